@@ -1,0 +1,78 @@
+"""The DQN agent from keras-rl2, with the tutorial's settings as defaults (notebook 03)."""
+
+from __future__ import annotations
+
+import random
+
+from . import compat
+
+compat.apply()
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from rl.agents import DQNAgent  # noqa: E402  (switches TensorFlow to graph mode)
+from rl.memory import SequentialMemory  # noqa: E402
+from rl.policy import BoltzmannQPolicy  # noqa: E402
+from tensorflow.keras.optimizers.legacy import Adam  # noqa: E402
+
+__all__ = ["Adam", "DQNAgent", "build_agent", "compile_agent", "make_optimizer", "reset_session", "set_seeds"]
+
+
+def make_optimizer(learning_rate: float = 1e-3) -> Adam:
+    """Adam as keras-rl2 needs it.
+
+    With ``target_model_update < 1`` keras-rl2 wraps the optimizer to add the soft target
+    updates, which only works with the *legacy* Keras optimizers: the new ``Adam`` fails with
+    ``'Adam' object has no attribute '_name'``.
+    """
+    return Adam(learning_rate=learning_rate)
+
+
+def build_agent(
+    model,
+    actions: int,
+    *,
+    memory_limit: int = 50_000,
+    nb_steps_warmup: int = 10,
+    target_model_update: float = 1e-2,
+    policy=None,
+) -> DQNAgent:
+    """The tutorial's agent: Boltzmann exploration, a 50,000-step replay memory, soft target updates."""
+    policy = BoltzmannQPolicy() if policy is None else policy
+    memory = SequentialMemory(limit=memory_limit, window_length=1)
+    return DQNAgent(
+        model=model,
+        memory=memory,
+        policy=policy,
+        nb_actions=int(actions),
+        nb_steps_warmup=nb_steps_warmup,
+        target_model_update=target_model_update,
+    )
+
+
+def compile_agent(dqn: DQNAgent, learning_rate: float = 1e-3) -> DQNAgent:
+    """``dqn.compile(Adam(1e-3), metrics=["mae"])`` with the optimizer keras-rl2 needs."""
+    dqn.compile(make_optimizer(learning_rate), metrics=["mae"])
+    return dqn
+
+
+def set_seeds(seed: int) -> None:
+    """Seed Python's ``random`` (replay sampling), NumPy (Boltzmann draws) and TensorFlow (initial weights).
+
+    The environment has its own seed: pass ``seed=`` to :func:`cartpole_dqn.make_env`.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+def reset_session(seed: int | None = None) -> None:
+    """Start a fresh TensorFlow graph (and re-seed it), so that cells can be run again.
+
+    keras-rl2 runs TensorFlow in graph mode; models built again and again in one graph
+    slow down and can clash. Call this before building a new model; models built before
+    it can no longer be used.
+    """
+    tf.keras.backend.clear_session()
+    if seed is not None:
+        set_seeds(seed)

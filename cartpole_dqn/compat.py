@@ -1,0 +1,140 @@
+"""Every adaptation keras-rl2 1.0.5 needs on today's stack, in one place.
+
+keras-rl2 was last released in May 2021. On TensorFlow 2.21, NumPy 2 and Gymnasium it
+needs the changes below. They are applied once, when ``cartpole_dqn`` is imported, and
+that import must come before TensorFlow's (the notebooks' setup cells do it first).
+
+1. Keras 2. keras-rl2 only works with Keras 2, which TensorFlow 2.16+ ships separately as
+   ``tf-keras``. ``TF_USE_LEGACY_KERAS=1`` makes ``tensorflow.keras`` mean tf-keras; it has
+   to be set before ``tensorflow.keras`` is first used. If Keras 3 is already loaded we
+   raise :class:`KerasVersionError`, which says how to recover (restart the kernel).
+2. ``rl/callbacks.py`` imports ``__version__`` from ``tensorflow.keras``, which tf-keras'
+   API module no longer exports: we add it.
+3. ``rl.core.Agent.fit`` counts steps and episodes with ``np.int16``. NumPy 1 widened
+   ``int16 + 1`` to int64; NumPy 2 (NEP 50) keeps int16, so after 32,767 steps the counter
+   wraps to -32,768 and ``fit(nb_steps=50000)`` never ends. We hand ``rl.core`` a view of
+   NumPy whose ``int16`` is ``int64`` (nothing else in ``rl.core`` uses int16).
+4. Saving weights over an existing file makes tf-keras ask a yes/no question on standard
+   input, which hangs a notebook run headless. We turn the question into
+   :class:`FileExistsError` with a message that says what to do.
+5. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
+   silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set.
+
+Two adaptations are not patches but ordinary code elsewhere in the package:
+the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
+``DQNAgent.compile`` needs when ``target_model_update < 1`` (``cartpole_dqn.agent``).
+keras-rl2 also switches the whole process to TensorFlow graph mode when ``rl.agents`` is
+imported; the package builds everything with ``tensorflow.keras`` so that is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import types
+import warnings
+
+__all__ = ["KerasVersionError", "apply", "keras_is_legacy"]
+
+_APPLIED = False
+
+
+class KerasVersionError(RuntimeError):
+    """TensorFlow was already using Keras 3 when the package was imported."""
+
+
+def _quiet_tensorflow() -> None:
+    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") == "1":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    for name in ("tensorflow", "absl", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(tensorflow|tf_keras|keras|rl)\b")
+    warnings.filterwarnings("ignore", message=r".*`(np\.)?random_integers` is deprecated.*")
+
+
+def keras_is_legacy() -> bool:
+    """True when ``tensorflow.keras`` resolves to tf-keras (Keras 2)."""
+    import tensorflow as tf
+
+    return tf.keras.layers.Dense.__module__.startswith("tf_keras")
+
+
+def _require_keras_2() -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    loaded = sys.modules.get("tensorflow.keras")
+    keras_3_loaded = loaded is not None and "tf_keras" not in (getattr(loaded, "__file__", None) or "")
+    if keras_3_loaded or ("tensorflow" in sys.modules and not keras_is_legacy()):
+        raise KerasVersionError(
+            "TensorFlow is already using Keras 3, and keras-rl2 only works with Keras 2 (tf-keras). "
+            "Restart the kernel (Kernel > Restart Kernel) and run `import cartpole_dqn` before anything "
+            "imports tensorflow or keras."
+        )
+
+
+def _add_keras_version() -> None:
+    import tensorflow.keras as tfk
+    import tf_keras
+
+    if not hasattr(tfk, "__version__"):
+        tfk.__version__ = tf_keras.__version__
+
+
+class _NumpyWithWideInt16(types.ModuleType):
+    """NumPy as ``rl.core`` sees it: everything the same, except ``int16`` counts past 32,767."""
+
+    def __init__(self) -> None:
+        super().__init__("numpy")
+        import numpy
+
+        self.__dict__.update(numpy.__dict__)
+        self.int16 = numpy.int64
+
+
+def _widen_step_counters() -> None:
+    import rl.core
+
+    if not isinstance(rl.core.np, _NumpyWithWideInt16):
+        rl.core.np = _NumpyWithWideInt16()
+
+
+def _no_overwrite_prompt() -> None:
+    from tf_keras.src.utils import io_utils
+
+    def refuse(filepath: str) -> bool:
+        raise FileExistsError(
+            f"Weights already exist at {filepath!r}; keras-rl2 would ask on standard input and hang. "
+            "Pass overwrite=True to replace them, or choose another file name."
+        )
+
+    io_utils.ask_to_proceed_with_overwrite = refuse
+    # tf-keras modules that imported the function by name get the same replacement
+    for mod in list(sys.modules.values()):
+        if getattr(mod, "__name__", "").startswith("tf_keras") and getattr(mod, "ask_to_proceed_with_overwrite", None):
+            mod.ask_to_proceed_with_overwrite = refuse
+
+
+def apply() -> None:
+    """Apply every adaptation listed in the module docstring (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    _quiet_tensorflow()
+    _require_keras_2()
+    import tensorflow as tf
+
+    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") != "1":
+        tf.get_logger().setLevel(logging.ERROR)
+        tf.autograph.set_verbosity(0)
+        try:
+            from tensorflow.python.util import deprecation
+
+            deprecation._PRINT_DEPRECATION_WARNINGS = False
+        except ImportError:  # pragma: no cover - private module moved
+            pass
+    _add_keras_version()
+    _widen_step_counters()
+    _no_overwrite_prompt()
+    _APPLIED = True

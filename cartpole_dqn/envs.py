@@ -1,0 +1,172 @@
+"""Making CartPole, and the adapter that lets keras-rl2 drive a Gymnasium environment.
+
+Introduced in notebook 01 (the environment) and used from notebook 03 on (the adapter).
+
+keras-rl2 speaks the *old* Gym API; Gymnasium, Gym's maintained successor, changed it:
+
+=====================  ==========================  ===================================
+call                   old Gym (keras-rl2 expects)  Gymnasium
+=====================  ==========================  ===================================
+``reset()``            ``obs``                      ``obs, info`` (and takes ``seed=``)
+``step(a)``            ``obs, reward, done, info``  ``obs, reward, terminated, truncated, info``
+``render()``           ``render(mode="human")``     mode fixed at ``make(..., render_mode=...)``
+=====================  ==========================  ===================================
+
+``done`` is ``terminated or truncated``: the pole fell or the cart left the track
+(terminated), or the time limit was reached (truncated, 200 steps on CartPole-v0).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["DEFAULT_ENV_ID", "GymAdapter", "EnvironmentSpecError", "make_env", "make_gymnasium_env", "env_sizes"]
+
+DEFAULT_ENV_ID = "CartPole-v0"
+MAX_RECORDED_FRAMES = 2_000
+
+
+class EnvironmentSpecError(ValueError):
+    """An environment id that Gymnasium does not know, or spaces the model cannot use."""
+
+
+def make_gymnasium_env(env_id: str = DEFAULT_ENV_ID, render_mode: str | None = "rgb_array") -> gym.Env:
+    """``gym.make`` with a clear error for an unknown id (notebook 01)."""
+    if not isinstance(env_id, str) or not env_id:
+        raise EnvironmentSpecError(f"The environment id must be a non-empty string like 'CartPole-v0', not {env_id!r}.")
+    try:
+        return gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as exc:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
+        close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
+        hint = f" Similar ids: {close}." if close else " List them with `gymnasium.pprint_registry()`."
+        raise EnvironmentSpecError(f"Gymnasium has no environment {env_id!r} ({exc}).{hint}") from None
+
+
+def env_sizes(env: Any) -> tuple[int, int]:
+    """``(states, actions)`` of an environment: observation length and number of discrete actions.
+
+    Raises :class:`EnvironmentSpecError` when the spaces do not fit this series' model (a flat
+    Box observation and a Discrete action space).
+    """
+    obs_space, act_space = env.observation_space, env.action_space
+    if not isinstance(act_space, gym.spaces.Discrete):
+        raise EnvironmentSpecError(
+            f"DQN needs a discrete action space (a fixed list of actions), but this environment's is {act_space}. "
+            "Pick an environment with Discrete actions, such as CartPole-v0."
+        )
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise EnvironmentSpecError(
+            f"The model expects a flat vector of numbers as observation, but this environment gives {obs_space}. "
+            "Pick an environment with a 1-D Box observation, such as CartPole-v0."
+        )
+    return int(obs_space.shape[0]), int(act_space.n)
+
+
+class GymAdapter:
+    """Wraps a Gymnasium environment so that keras-rl2 can use it with the old Gym API.
+
+    ``seed``: when given, episode ``k`` (counting from 0) starts with ``reset(seed=seed + k)``,
+    so a sequence of episodes is reproducible and matches
+    :func:`cartpole_dqn.evaluation.evaluate` with the same seed.
+
+    ``render(mode="human")`` (what ``dqn.test(..., visualize=True)`` calls) draws the current
+    frame inline when running in a notebook, and keeps the frames of the current episode in
+    ``frames`` so that they can be replayed with :func:`cartpole_dqn.plots.show_animation`.
+    """
+
+    def __init__(self, env: gym.Env, seed: int | None = None) -> None:
+        self.env = env
+        self.seed = seed
+        self.episodes_started = 0
+        self.frames: list[np.ndarray] = []
+        self._display = None
+        self._warned_no_display = False
+
+    # what keras-rl2 and learners read off an environment
+    @property
+    def observation_space(self):
+        return self.env.observation_space
+
+    @property
+    def action_space(self):
+        return self.env.action_space
+
+    @property
+    def spec(self):
+        return self.env.spec
+
+    @property
+    def unwrapped(self):
+        return self.env.unwrapped
+
+    @property
+    def reward_threshold(self) -> float | None:
+        return self.env.spec.reward_threshold if self.env.spec else None
+
+    def reset(self) -> np.ndarray:
+        """Old API: start an episode and return only the observation."""
+        seed = None if self.seed is None else self.seed + self.episodes_started
+        observation, _info = self.env.reset(seed=seed)
+        self.episodes_started += 1
+        self.frames = []
+        return observation
+
+    def step(self, action) -> tuple[np.ndarray, float, bool, dict]:
+        """Old API: four values, with ``done = terminated or truncated``."""
+        observation, reward, terminated, truncated, info = self.env.step(int(action))
+        info = dict(info)
+        info["TimeLimit.truncated"] = bool(truncated and not terminated)
+        return observation, float(reward), bool(terminated or truncated), info
+
+    def render(self, mode: str = "human"):
+        """Old API render. ``mode="rgb_array"`` returns the frame; ``"human"`` shows it."""
+        frame = self.env.render()
+        if frame is None:
+            raise RuntimeError(
+                "This environment was made without render_mode='rgb_array', so it cannot draw frames. "
+                "Make it with cartpole_dqn.make_env(), which sets that mode."
+            )
+        if mode == "rgb_array":
+            return frame
+        if len(self.frames) < MAX_RECORDED_FRAMES:
+            self.frames.append(frame)
+        self._show_live(frame)
+        return None
+
+    def _show_live(self, frame: np.ndarray) -> None:
+        from .plots import in_notebook, png_bytes
+
+        if not in_notebook():
+            if not self._warned_no_display:
+                warnings.warn(
+                    "visualize=True: there is no notebook here to draw the cart in, so nothing is shown. "
+                    "The frames are kept in env.frames; write them to a file with cartpole_dqn.save_gif(env.frames, 'episode.gif').",
+                    stacklevel=3,
+                )
+                self._warned_no_display = True
+            return
+        from IPython.display import Image, display
+
+        image = Image(data=png_bytes(frame, scale=0.5), format="png")
+        if self._display is None:
+            self._display = display(image, display_id=True)
+        else:
+            self._display.update(image)
+
+    def close(self) -> None:
+        self.env.close()
+
+    def __repr__(self) -> str:
+        return f"GymAdapter({self.env!r}, seed={self.seed})"
+
+
+def make_env(env_id: str = DEFAULT_ENV_ID, seed: int | None = None) -> GymAdapter:
+    """The environment keras-rl2 trains on: Gymnasium's ``env_id`` behind the old-API adapter.
+
+    Frames can always be drawn (``render_mode="rgb_array"``); drawing costs nothing until asked for.
+    """
+    return GymAdapter(make_gymnasium_env(env_id, render_mode="rgb_array"), seed=seed)
