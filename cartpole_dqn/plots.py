@@ -1,0 +1,332 @@
+"""Pictures and animations: score histograms, reward curves and the cart itself.
+
+Everything here works without a screen: frames come from Gymnasium's ``render_mode="rgb_array"``,
+animations are small GIFs written with Pillow (no ffmpeg, no virtual display, no pop-up window),
+and the plots use matplotlib's object API (the Agg backend is enough outside a notebook).
+
+Introduced in notebook 01 (random play: :func:`record_episode`, :func:`show_animation`,
+:func:`plot_score_histogram`); notebook 03 adds :func:`plot_rewards` and notebook 04
+:func:`side_by_side`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = [
+    "in_notebook",
+    "png_bytes",
+    "record_episode",
+    "save_gif",
+    "gif_bytes",
+    "show_animation",
+    "side_by_side",
+    "plot_score_histogram",
+    "plot_rewards",
+]
+
+#: How long the last frame of an animation stays on screen, so the ending can be seen.
+FINAL_FRAME_MS = 1000
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter/IPython kernel (where images can be shown inline), else False.
+
+    Plain ``python``, ``pytest`` and the terminal IPython shell give False. Notebook 01.
+    """
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _as_rgb_image(frame: np.ndarray, scale: float = 1.0) -> Image.Image:
+    """One ``(height, width, 3)`` frame as a Pillow image, resized by ``scale``."""
+    array = np.asarray(frame)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(
+            f"A frame must be an RGB image array of shape (height, width, 3), got shape {array.shape}. "
+            "Make the environment with render_mode='rgb_array' and pass what env.render() returns."
+        )
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    image = Image.fromarray(array[:, :, :3], mode="RGB")
+    if scale <= 0:
+        raise ValueError(f"scale must be a positive number (1.0 keeps the size), got {scale!r}.")
+    if scale != 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return image
+
+
+def png_bytes(frame: np.ndarray, scale: float = 0.5) -> bytes:
+    """An RGB frame as PNG bytes, downscaled by ``scale`` to keep notebooks small (notebook 01)."""
+    buffer = io.BytesIO()
+    _as_rgb_image(frame, scale).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def record_episode(
+    policy: Callable[[np.ndarray], int] | None = None,
+    env_id: str = "CartPole-v0",
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> tuple[list[np.ndarray], float]:
+    """Play one episode and keep every frame: ``(frames, score)`` (notebook 01).
+
+    ``policy`` maps an observation to an action; ``None`` takes random actions from the
+    action space, seeded with ``seed`` (as is the environment's ``reset``), so the same seed
+    gives the same episode. ``frames`` starts with the picture right after ``reset``, so it
+    holds one frame more than the number of steps. ``score`` is the sum of the rewards.
+    ``max_steps`` stops early; by default the episode runs until it ends (200 steps at most
+    on CartPole-v0).
+    """
+    from .envs import make_gymnasium_env
+
+    with warnings.catch_warnings():
+        # Gymnasium suggests CartPole-v1; the series keeps the tutorial's v0 on purpose.
+        warnings.filterwarnings("ignore", message=r".*is out of date\. You should consider upgrading")
+        env = make_gymnasium_env(env_id, render_mode="rgb_array")
+    try:
+        observation, _info = env.reset(seed=seed)
+        env.action_space.seed(seed)
+        frames = [env.render()]
+        score = 0.0
+        steps = 0
+        done = False
+        while not done and (max_steps is None or steps < max_steps):
+            action = env.action_space.sample() if policy is None else policy(observation)
+            observation, reward, terminated, truncated, _info = env.step(action)
+            frames.append(env.render())
+            score += float(reward)
+            steps += 1
+            done = terminated or truncated
+    finally:
+        env.close()
+    return frames, score
+
+
+def _kept_frames(frames: Sequence[np.ndarray], every: int) -> list[np.ndarray]:
+    """Every ``every``-th frame, always ending with the last one (the moment the episode ended)."""
+    if len(frames) == 0:
+        raise ValueError(
+            "There are no frames to animate. Record an episode first, e.g. frames, score = record_episode()."
+        )
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a whole number >= 1 (1 keeps all frames), got {every!r}.")
+    kept = list(frames[::every])
+    if (len(frames) - 1) % every:
+        kept.append(frames[-1])
+    return kept
+
+
+def gif_bytes(frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale: float = 0.5) -> bytes:
+    """The frames as an animated GIF (bytes), the common part of :func:`save_gif` and :func:`show_animation`.
+
+    Keeps every ``every``-th frame (plus the last), shrinks them by ``scale``, plays them at
+    ``fps`` frames per second, loops forever, and holds the last frame for a second. Pillow
+    stores a frame identical to the one before it only once, with both display times added,
+    so the file may hold fewer frames than were kept; it plays for the same time.
+    """
+    if fps <= 0:
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}.")
+    images = [_as_rgb_image(frame, scale) for frame in _kept_frames(frames, every)]
+    if len({image.size for image in images}) > 1:
+        raise ValueError("All frames of an animation must have the same size; these have several sizes.")
+    # one shared 64-colour palette (CartPole has few colours; sharing it keeps GIFs small),
+    # taken from the first, middle and last frames so that colours which appear late are in it
+    samples = [images[0], images[len(images) // 2], images[-1]]
+    strip = Image.new("RGB", (images[0].width, sum(image.height for image in samples)))
+    for i, image in enumerate(samples):
+        strip.paste(image, (0, i * images[0].height))
+    palette = strip.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    paletted = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+    frame_ms = max(20, round(1000 / fps))
+    durations = [frame_ms] * len(paletted)
+    durations[-1] = max(frame_ms, FINAL_FRAME_MS)
+    buffer = io.BytesIO()
+    paletted[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=paletted[1:],
+        duration=durations,
+        loop=0,
+        optimize=False,
+        disposal=1,
+    )
+    return buffer.getvalue()
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: int = 25, every: int = 2, scale: float = 0.5) -> Path:
+    """Write the frames to an animated GIF file and return its path (notebook 01).
+
+    A 200-step CartPole episode with the defaults is about 100 frames of 300x200 pixels,
+    well under a few hundred KB.
+    """
+    path = Path(path)
+    data = gif_bytes(frames, fps=fps, every=every, scale=scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def show_animation(
+    frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale: float = 0.5, caption: str | None = None
+):
+    """An object that a notebook shows as an inline, looping GIF of the frames (notebook 01).
+
+    Make it the last line of a cell (or pass it to ``IPython.display.display``). Without a
+    ``caption`` it is an ``IPython.display.Image``; with one, a small HTML figure.
+    """
+    from IPython.display import HTML
+    from IPython.display import Image as IPythonImage
+
+    data = gif_bytes(frames, fps=fps, every=every, scale=scale)
+    if caption is None:
+        return IPythonImage(data=data, format="gif")
+    encoded = base64.b64encode(data).decode("ascii")
+    return HTML(
+        '<figure style="margin:0">'
+        f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(caption)}"/>'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover - Pillow < 10.1 has one fixed-size default font
+        return ImageFont.load_default()
+
+
+def _greyed(image: Image.Image) -> Image.Image:
+    """A faded, grey copy: the look of an episode that is already over."""
+    grey = image.convert("L").convert("RGB")
+    return Image.blend(grey, Image.new("RGB", image.size, (255, 255, 255)), 0.5)
+
+
+def side_by_side(
+    left_frames: Sequence[np.ndarray],
+    right_frames: Sequence[np.ndarray],
+    labels: tuple[str, str] = ("random agent", "trained agent"),
+) -> list[np.ndarray]:
+    """Two episodes in one animation, side by side, each half labelled with its step count (notebook 04).
+
+    The result has as many frames as the longer episode. The shorter one holds its last
+    frame, greyed out and marked "episode over". Pass the result to :func:`show_animation`
+    or :func:`save_gif`.
+    """
+    if len(left_frames) == 0 or len(right_frames) == 0:
+        raise ValueError("side_by_side needs two non-empty lists of frames, e.g. from record_episode().")
+    left_first = _as_rgb_image(left_frames[0])
+    height = left_first.height
+
+    def fit(frame: np.ndarray) -> Image.Image:
+        image = _as_rgb_image(frame)
+        if image.height != height:
+            image = image.resize((max(1, round(image.width * height / image.height)), height))
+        return image
+
+    gap = max(2, height // 100)
+    font = _font(max(12, height // 16))
+    margin = max(2, height // 40)
+    line_height = round((font.getbbox("Ag")[3] or 11) * 1.3)
+    halves = [(left_frames, labels[0]), (right_frames, labels[1])]
+    widths = [left_first.width, fit(right_frames[0]).width]
+    finals = [_greyed(fit(frames[-1])) for frames, _ in halves]
+    total = max(len(left_frames), len(right_frames))
+    composed = []
+    for t in range(total):
+        canvas = Image.new("RGB", (widths[0] + gap + widths[1], height), (128, 128, 128))
+        draw = ImageDraw.Draw(canvas)
+        x = 0
+        for (frames, label), width, final in zip(halves, widths, finals, strict=True):
+            over = t >= len(frames) - 1
+            steps = min(t, len(frames) - 1)
+            canvas.paste(final if t >= len(frames) else fit(frames[t]), (x, 0))
+            draw.text((x + margin, margin), label, fill=(0, 0, 0), font=font)
+            status = f"episode over after {steps} steps" if over else f"step {steps}"
+            colour = (200, 0, 0) if over else (60, 60, 60)
+            draw.text((x + margin, margin + line_height), status, fill=colour, font=font)
+            x += width + gap
+        composed.append(np.asarray(canvas))
+    return composed
+
+
+def _new_axes(ax, figsize=(7, 3.5)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _fig, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_score_histogram(
+    scores: Sequence[float],
+    threshold: float | None = None,
+    ax=None,
+    title: str = "Scores of the episodes",
+):
+    """Histogram of episode scores, with their mean and (optionally) the "solved" threshold (notebook 01).
+
+    Returns the matplotlib ``Axes``. Draws into ``ax`` when given, else into a new figure.
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.size == 0:
+        raise ValueError("There are no scores to plot. Play some episodes first.")
+    ax = _new_axes(ax)
+    bins = min(20, max(1, int(np.ptp(values)) + 1))
+    ax.hist(values, bins=bins, color="tab:blue", edgecolor="white", label=f"{values.size} episodes")
+    ax.axvline(values.mean(), color="black", linewidth=1.5, label=f"mean {values.mean():.1f}")
+    if threshold is not None:
+        ax.axvline(threshold, color="tab:green", linestyle="--", label=f"solved ({threshold:g})")
+    ax.set_xlabel("score (steps the pole stayed up)")
+    ax.set_ylabel("episodes")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_rewards(
+    episode_rewards: Sequence[float],
+    window: int = 10,
+    threshold: float | None = 195.0,
+    ax=None,
+):
+    """Reward per episode, its moving average over ``window`` episodes, and the "solved" line (notebook 03).
+
+    CartPole-v0 counts as solved at an average of 195 over 100 episodes. The moving average at
+    episode ``i`` is the mean of the last ``window`` episodes up to ``i`` (fewer at the start).
+    Returns the matplotlib ``Axes``; lines: rewards, moving average, then the threshold.
+    """
+    rewards = np.asarray(episode_rewards, dtype=float)
+    if rewards.size == 0:
+        raise ValueError("There are no episode rewards to plot. Train or test the agent first.")
+    if not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be a whole number of episodes >= 1, got {window!r}.")
+    ax = _new_axes(ax)
+    episodes = np.arange(1, rewards.size + 1)
+    sums = np.cumsum(np.insert(rewards, 0, 0.0))
+    starts = np.maximum(0, episodes - window)
+    moving = (sums[episodes] - sums[starts]) / (episodes - starts)
+    ax.plot(episodes, rewards, color="tab:blue", alpha=0.4, linewidth=1, label="reward per episode")
+    ax.plot(episodes, moving, color="tab:blue", linewidth=2, label=f"moving average ({window} episodes)")
+    if threshold is not None:
+        ax.axhline(threshold, color="tab:green", linestyle="--", label=f"solved ({threshold:g})")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("reward")
+    ax.legend(loc="lower right")
+    return ax

@@ -1,0 +1,208 @@
+"""Unit tests of cartpole_dqn.plots: frames, GIFs, side-by-side episodes and the two plots."""
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from cartpole_dqn import plots  # importing the package applies its keras-rl2 adaptations
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def balance(observation):
+    """A hand-written policy that keeps the pole up for a long time: push the way the pole is falling."""
+    return int(observation[2] + observation[3] > 0)
+
+
+def synthetic_frames(n, height=40, width=60):
+    """``n`` small white frames with a black dot that moves one pixel a frame, so that all differ.
+
+    (A GIF writer merges a frame that is identical to the one before into one longer frame.)
+    """
+    frames = []
+    for i in range(n):
+        frame = np.full((height, width, 3), 255, dtype=np.uint8)
+        frame[10:14, 2 + i : 6 + i] = 0
+        frames.append(frame)
+    return frames
+
+
+def gif_durations(path):
+    """The display time of each frame of a GIF file, in milliseconds."""
+    with Image.open(path) as gif:
+        durations = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+    return durations
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_not_in_notebook_under_pytest():
+    assert plots.in_notebook() is False
+
+
+def test_png_bytes_is_a_downscaled_png():
+    frame = np.zeros((400, 600, 3), dtype=np.uint8)
+    frame[:, :300] = (255, 0, 0)
+    data = plots.png_bytes(frame, scale=0.5)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(data))
+    assert image.size == (300, 200)
+    assert image.convert("RGB").getpixel((10, 10)) == (255, 0, 0)
+
+
+def test_png_bytes_rejects_a_frame_that_is_not_rgb():
+    with pytest.raises(ValueError, match="height, width, 3"):
+        plots.png_bytes(np.zeros((400, 600), dtype=np.uint8))
+
+
+def test_record_episode_random_play_has_one_frame_per_step_plus_the_first():
+    frames, score = plots.record_episode(seed=0)
+    assert 1 <= score < 200
+    assert len(frames) == score + 1
+    assert all(frame.shape == (400, 600, 3) and frame.dtype == np.uint8 for frame in frames)
+
+
+def test_record_episode_is_reproducible_with_the_same_seed():
+    frames_a, score_a = plots.record_episode(seed=3)
+    frames_b, score_b = plots.record_episode(seed=3)
+    assert score_a == score_b
+    assert np.array_equal(frames_a[-1], frames_b[-1])
+    scores = {plots.record_episode(seed=s)[1] for s in range(4)}
+    assert len(scores) > 1, "different seeds should give different random episodes"
+
+
+def test_record_episode_uses_the_policy_and_stops_at_max_steps():
+    seen = []
+
+    def always_left(observation):
+        seen.append(observation.shape)
+        return 0
+
+    frames, score = plots.record_episode(policy=always_left, seed=0)
+    assert score < 20  # pushing one way topples the pole quickly
+    assert seen and set(seen) == {(4,)}
+    frames, score = plots.record_episode(policy=balance, seed=0, max_steps=5)
+    assert (len(frames), score) == (6, 5.0)
+
+
+def test_save_gif_writes_a_small_rereadable_animation(tmp_path):
+    frames, score = plots.record_episode(policy=balance, seed=1)
+    assert score >= 150
+    path = plots.save_gif(frames, tmp_path / "sub" / "episode.gif", every=2, scale=0.5)
+    assert path.exists()
+    assert path.stat().st_size < 300_000
+    with Image.open(path) as gif:
+        assert gif.format == "GIF"
+        assert gif.size == (300, 200)
+    # every 2nd frame (plus the last) at 25 fps, and the last one held for a second; frames that
+    # look the same after shrinking are stored once with their times added, so count the time
+    kept = len(frames[::2]) + (len(frames) - 1) % 2
+    durations = gif_durations(path)
+    assert 1 < len(durations) <= kept
+    assert sum(durations) == (kept - 1) * 40 + plots.FINAL_FRAME_MS
+
+
+@pytest.mark.parametrize(("n", "every", "expected"), [(5, 2, 3), (6, 2, 4), (7, 3, 3), (4, 1, 4), (1, 2, 1)])
+def test_save_gif_keeps_every_nth_frame_and_the_last(tmp_path, n, every, expected):
+    path = plots.save_gif(synthetic_frames(n), tmp_path / "x.gif", every=every, scale=1.0)
+    with Image.open(path) as gif:
+        assert gif.n_frames == expected
+        assert gif.size == (60, 40)
+        gif.seek(gif.n_frames - 1)
+        last = np.asarray(gif.convert("RGB"))
+    assert np.array_equal(last, synthetic_frames(n)[-1])
+    assert gif_durations(path) == [40] * (expected - 1) + [plots.FINAL_FRAME_MS]
+
+
+def test_save_gif_without_frames_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no frames"):
+        plots.save_gif([], tmp_path / "empty.gif")
+    assert not (tmp_path / "empty.gif").exists()
+
+
+def test_show_animation_returns_an_inline_gif():
+    from IPython.display import HTML
+    from IPython.display import Image as IPythonImage
+
+    shown = plots.show_animation(synthetic_frames(4))
+    assert isinstance(shown, IPythonImage)
+    assert shown.data[:6] == b"GIF89a"
+    captioned = plots.show_animation(synthetic_frames(4), caption="random <play>")
+    assert isinstance(captioned, HTML)
+    assert "data:image/gif;base64," in captioned.data
+    assert "random &lt;play&gt;" in captioned.data
+
+
+def test_side_by_side_holds_the_shorter_episode_greyed():
+    left = [np.full((120, 180, 3), (200, 50, 50), dtype=np.uint8) for _ in range(3)]
+    right = [np.full((120, 240, 3), (50, 50, 200), dtype=np.uint8) for _ in range(7)]
+    composed = plots.side_by_side(left, right, labels=("a", "b"))
+    assert len(composed) == 7
+    height, width, channels = composed[0].shape
+    assert (height, channels) == (120, 3) and 420 < width < 430  # two halves and a thin divider
+    assert composed[0].dtype == np.uint8
+    # while both play, the left half keeps its colour; after its end it is grey (R == G == B)
+    assert tuple(composed[1][-1, 0]) == (200, 50, 50)
+    held = composed[-1][60:, :180].astype(int)  # the lower half, below the label and status text
+    assert np.all(held[..., 0] == held[..., 1]) and np.all(held[..., 1] == held[..., 2])
+    assert tuple(composed[-1][-1, -1]) == (50, 50, 200)
+    # a label and a status line are drawn in the top-left corner of each half
+    assert not np.array_equal(composed[0][:40, :60], left[0][:40, :60])
+    assert not np.array_equal(composed[0][:40, -240:-180], right[0][:40, :60])
+
+
+def test_side_by_side_fits_the_right_episode_to_the_left_height():
+    composed = plots.side_by_side(synthetic_frames(2, 40, 60), synthetic_frames(2, 80, 120))
+    assert composed[0].shape[0] == 40 and composed[0].shape[1] > 120
+
+
+def test_side_by_side_needs_two_episodes():
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.side_by_side([], synthetic_frames(2))
+
+
+def test_plot_score_histogram_draws_bars_mean_and_threshold():
+    scores = [12, 15, 15, 20, 33, 41]
+    ax = plots.plot_score_histogram(scores, threshold=195, title="random play")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert sum(patch.get_height() for patch in ax.patches) == len(scores)
+    mean_line, threshold_line = ax.get_lines()
+    assert mean_line.get_xdata()[0] == pytest.approx(np.mean(scores))
+    assert threshold_line.get_xdata()[0] == 195
+    assert threshold_line.get_linestyle() == "--"
+    assert ax.get_title() == "random play"
+
+
+def test_plot_score_histogram_into_given_axes_without_threshold():
+    _fig, ax = plt.subplots()
+    assert plots.plot_score_histogram([1, 2, 3], ax=ax) is ax
+    assert len(ax.get_lines()) == 1
+
+
+def test_plot_rewards_draws_rewards_moving_average_and_solved_line():
+    rewards = [0.0, 10.0, 20.0, 30.0]
+    ax = plots.plot_rewards(rewards, window=2, threshold=195.0)
+    raw, moving, solved = ax.get_lines()
+    assert list(raw.get_ydata()) == rewards
+    assert list(moving.get_ydata()) == [0.0, 5.0, 15.0, 25.0]
+    assert list(solved.get_ydata()) == [195.0, 195.0]
+    assert solved.get_linestyle() == "--"
+    assert len(plots.plot_rewards(rewards, threshold=None).get_lines()) == 2
+
+
+def test_plots_without_data_are_clear_errors():
+    with pytest.raises(ValueError, match="no episode rewards"):
+        plots.plot_rewards([])
+    with pytest.raises(ValueError, match="no scores"):
+        plots.plot_score_histogram([])
