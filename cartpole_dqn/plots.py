@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -94,6 +95,9 @@ def record_episode(
     """
     from .envs import make_gymnasium_env
 
+    # Frames are drawn off-screen; without this, pygame looks for a screen on its first
+    # render and prints "error: XDG_RUNTIME_DIR is invalid" on a headless machine.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     with warnings.catch_warnings():
         # Gymnasium suggests CartPole-v1; the series keeps the tutorial's v0 on purpose.
         warnings.filterwarnings("ignore", message=r".*is out of date\. You should consider upgrading")
@@ -131,6 +135,18 @@ def _kept_frames(frames: Sequence[np.ndarray], every: int) -> list[np.ndarray]:
     return kept
 
 
+def _pure_white(rgb: Image.Image, paletted: Image.Image) -> Image.Image:
+    """Paint white pixels pure white again: median cut and Pillow's colour lookup turn them light grey."""
+    colours = np.array(paletted.getpalette(), dtype=int).reshape(-1, 3)
+    white = int(np.argmin(((colours - 255) ** 2).sum(axis=1)))
+    colours[white] = 255
+    indices = np.array(paletted)
+    indices[(np.asarray(rgb) == 255).all(axis=2)] = white
+    result = Image.fromarray(indices, mode="P")
+    result.putpalette(colours.astype(np.uint8).ravel().tolist())
+    return result
+
+
 def gif_bytes(frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale: float = 0.5) -> bytes:
     """The frames as an animated GIF (bytes), the common part of :func:`save_gif` and :func:`show_animation`.
 
@@ -151,7 +167,7 @@ def gif_bytes(frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale
     for i, image in enumerate(samples):
         strip.paste(image, (0, i * images[0].height))
     palette = strip.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-    paletted = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+    paletted = [_pure_white(image, image.quantize(palette=palette, dither=Image.Dither.NONE)) for image in images]
     frame_ms = max(20, round(1000 / fps))
     durations = [frame_ms] * len(paletted)
     durations[-1] = max(frame_ms, FINAL_FRAME_MS)

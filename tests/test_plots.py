@@ -105,6 +105,7 @@ def test_save_gif_writes_a_small_rereadable_animation(tmp_path):
     with Image.open(path) as gif:
         assert gif.format == "GIF"
         assert gif.size == (300, 200)
+        assert gif.convert("RGB").getpixel((5, 5)) == (255, 255, 255)  # the background stays pure white
     # every 2nd frame (plus the last) at 25 fps, and the last one held for a second; frames that
     # look the same after shrinking are stored once with their times added, so count the time
     kept = len(frames[::2]) + (len(frames) - 1) % 2
