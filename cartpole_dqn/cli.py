@@ -1,0 +1,327 @@
+"""The command line: ``python -m cartpole_dqn train | evaluate | play | doctor`` (also ``cartpole-dqn``).
+
+Every known mistake (missing or damaged weights, an unknown environment, a file that
+already exists, a bad option) ends with one ``error: ...`` line on stderr and exit code 2,
+never a traceback. Ctrl+C ends with exit code 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import weights as _weights
+from .compat import KerasVersionError
+from .envs import DEFAULT_ENV_ID, EnvironmentSpecError
+from .weights import WeightsError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one ``error:`` line (plus where to get help)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows ``(default: ...)`` after an option's help, except for on/off switches."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            action.default not in (None, False, argparse.SUPPRESS)
+            and "%(default)" not in text
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+
+
+def _check_env_fits(stored, env_id: str) -> None:
+    """A clear message when weights trained on one environment are used on another."""
+    from .envs import env_sizes, make_gymnasium_env
+
+    env = make_gymnasium_env(env_id, render_mode=None)
+    try:
+        states, actions = env_sizes(env)
+    finally:
+        env.close()
+    stack = stored.dense_stack()
+    saved = (stack[0][0].shape[0], stack[-1][0].shape[1])
+    if saved != (states, actions):
+        raise ValueError(
+            f"The weights at {_shown(stored.path)} take {saved[0]} numbers and choose among {saved[1]} actions, "
+            f"but {env_id} has {states} and {actions}. Use them on the environment they were trained on, "
+            f"or train for {env_id} with `train --env {env_id}`."
+        )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+    from .training import train
+    from .weights import check_save_path, save_weights
+
+    try:  # fail now, not after training
+        path = check_save_path(args.weights, overwrite=args.overwrite)
+    except FileExistsError:
+        raise FileExistsError(
+            f"Weights already exist at {_shown(args.weights)}; pass --overwrite to replace them, "
+            "or choose another name with --weights."
+        ) from None
+    print(
+        f"Training a DQN agent on {args.env} for at most {args.steps:,} steps (seed {args.seed}); Ctrl+C stops early."
+    )
+    run = train(steps=args.steps, seed=args.seed, env_id=args.env, progress=True)
+    result = evaluate(run.model, args.env, episodes=100, seed=0)
+    metadata = {
+        "env_id": args.env,
+        "seed": args.seed,
+        "steps": run.steps,
+        "seconds": round(run.seconds, 1),
+        "solved_at_step": run.solved_at_step,
+        "interrupted": run.interrupted,
+        "test_mean": result.mean,
+        "test_episodes": result.episodes,
+        "made_with": "python -m cartpole_dqn train",
+    }
+    saved = save_weights(run.dqn, path, overwrite=args.overwrite, metadata=metadata)
+    print(f"Greedy test: {result}")
+    print(
+        f"Saved the weights to {_shown(saved)} (check them with: python -m cartpole_dqn evaluate --weights {_shown(saved)})"
+    )
+    if run.interrupted:
+        print("Training was stopped with Ctrl+C; the weights saved are the best ones seen so far.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .envs import env_sizes, make_gymnasium_env
+    from .evaluation import evaluate
+    from .model import build_model
+    from .weights import load_weights, read_weights
+
+    stored = read_weights(args.weights)
+    _check_env_fits(stored, args.env)
+    env = make_gymnasium_env(args.env, render_mode=None)
+    states, actions = env_sizes(env)
+    env.close()
+    hidden = stored.dense_stack()[0][0].shape[1]
+    model = load_weights(build_model(states, actions, hidden=hidden), stored.path)
+    result = evaluate(model, args.env, episodes=args.episodes, seed=args.seed)
+    print(f"{_shown(stored.path)} on {args.env}: {result}")
+    return EXIT_OK
+
+
+def _play(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .envs import make_gymnasium_env
+
+    if args.gif is not None:
+        gif = Path(args.gif)
+        if gif.suffix.lower() != ".gif":
+            raise ValueError(f"--gif needs a file name ending in .gif, got {args.gif!r}.")
+        if gif.exists() and not args.overwrite:
+            raise FileExistsError(f"{_shown(gif)} already exists; pass --overwrite or choose another name with --gif.")
+    if args.random:
+        policy, who = None, "random agent"
+    else:
+        from .deploy import load_controller
+        from .weights import read_weights
+
+        _check_env_fits(read_weights(args.weights), args.env)
+        policy = load_controller(args.weights)
+        who = f"greedy agent from {_shown(policy.source)}"
+    print(f"Playing {args.episodes} episode(s) of {args.env} with the {who}:")
+    scores = []
+    for k in range(args.episodes):
+        seed = args.seed + k
+        if k == 0 and args.gif is not None:
+            from .plots import record_episode, save_gif
+
+            frames, score = record_episode(policy, args.env, seed)
+            written = save_gif(frames, args.gif)
+        else:
+            env = make_gymnasium_env(args.env, render_mode=None)
+            env.action_space.seed(seed)
+            observation, _ = env.reset(seed=seed)
+            score, done = 0.0, False
+            while not done:
+                action = env.action_space.sample() if policy is None else policy(observation)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                score += float(reward)
+                done = terminated or truncated
+            env.close()
+        scores.append(score)
+        print(f"  episode {k + 1}: score {score:g}")
+    if len(scores) > 1:
+        print(f"mean score {np.mean(scores):.1f} over {len(scores)} episodes")
+    if args.gif is not None:
+        print(f"Wrote an animation of episode 1 ({len(frames)} frames) to {_shown(written)}")
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import check_setup
+
+    checks = check_setup(verbose=True)
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# parser
+
+
+def _program_name() -> str:
+    return "python -m cartpole_dqn" if Path(sys.argv[0]).name == "__main__.py" else "cartpole-dqn"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its four subcommands (each has ``--help``)."""
+    prog = _program_name()
+    parser = _Parser(
+        prog=prog,
+        description="Train, evaluate and watch the DQN agent of the CartPole notebook series, and check the setup.",
+        epilog=f"Run `{prog} COMMAND --help` for the options of a command. Start with `{prog} doctor`.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            formatter_class=_HelpFormatter,
+        )
+        return sub
+
+    def env_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--env", default=DEFAULT_ENV_ID, metavar="ID", help="Gymnasium environment id")
+
+    def seed_option(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--seed", type=_seed, default=0, help=what)
+
+    train = add(
+        "train",
+        "train an agent and save its weights",
+        "Train the DQN agent of notebook 03 (stops early once it is solved), test it greedily on 100 episodes, "
+        "and save its weights with a JSON file of how they were made. Existing weights are kept unless you pass "
+        "--overwrite; the shipped pre-trained agent is never overwritten.",
+    )
+    train.add_argument("--steps", type=_positive_int, default=50_000, help="most training steps to run")
+    seed_option(train, "random seed of the weights, the replay memory, exploration and the environment")
+    env_option(train)
+    train.add_argument(
+        "--weights", type=Path, default=_weights.DEFAULT_WEIGHTS, metavar="PATH", help="where to save the weights"
+    )
+    train.add_argument("--overwrite", action="store_true", help="replace weights that already exist at --weights")
+    train.set_defaults(handler=_train)
+
+    evaluate = add(
+        "evaluate",
+        "score saved weights over many episodes",
+        "Load saved weights into a fresh model and play --episodes episodes greedily (the action with the highest "
+        "Q-value), then print the mean score and whether the environment counts as solved.",
+    )
+    evaluate.add_argument(
+        "--weights", type=Path, default=_weights.SHIPPED_WEIGHTS, metavar="PATH", help="weights to load"
+    )
+    evaluate.add_argument("--episodes", type=_positive_int, default=100, help="number of episodes")
+    seed_option(evaluate, "seed of the first episode (episode k uses seed + k)")
+    env_option(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
+
+    play = add(
+        "play",
+        "play episodes and optionally save an animation",
+        "Play a few episodes with the greedy agent (or a random one with --random), print each score, and with "
+        "--gif write an animated GIF of the first episode.",
+    )
+    play.add_argument(
+        "--weights", type=Path, default=_weights.SHIPPED_WEIGHTS, metavar="PATH", help="weights of the agent"
+    )
+    play.add_argument("--random", action="store_true", help="take random actions instead (no weights needed)")
+    play.add_argument("--episodes", type=_positive_int, default=3, help="number of episodes")
+    seed_option(play, "seed of the first episode (episode k uses seed + k)")
+    env_option(play)
+    play.add_argument(
+        "--gif", metavar="PATH", default=None, help="write an animation of the first episode to this .gif file"
+    )
+    play.add_argument("--overwrite", action="store_true", help="replace the --gif file if it exists")
+    play.set_defaults(handler=_play)
+
+    doctor = add(
+        "doctor",
+        "check that this computer is ready for the workshop",
+        "Check Python, the installed package versions against requirements.txt, Keras 2, the Gymnasium API, "
+        "drawing the cart, the weights/ folder and the shipped weights. Exit code 0 when everything is fine.",
+    )
+    doctor.set_defaults(handler=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # frames only, never a window (and no SDL noise headless)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad option (already reported)
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("error: stopped with Ctrl+C.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (WeightsError, EnvironmentSpecError, FileExistsError, KerasVersionError, ValueError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}. Check the path and that you may write there.", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
