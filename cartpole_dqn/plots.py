@@ -5,7 +5,7 @@ animations are small GIFs written with Pillow (no ffmpeg, no virtual display, no
 and the plots use matplotlib's object API (the Agg backend is enough outside a notebook).
 
 Introduced in notebook 01 (random play: :func:`record_episode`, :func:`show_animation`,
-:func:`plot_score_histogram`); notebook 03 adds :func:`plot_rewards` and notebook 04
+:func:`plot_score_histogram`); notebook 03 adds :func:`plot_rewards` and
 :func:`side_by_side`.
 """
 
@@ -238,7 +238,7 @@ def side_by_side(
     right_frames: Sequence[np.ndarray],
     labels: tuple[str, str] = ("random agent", "trained agent"),
 ) -> list[np.ndarray]:
-    """Two episodes in one animation, side by side, each half labelled with its step count (notebook 04).
+    """Two episodes in one animation, side by side, each half labelled with its step count (notebook 03).
 
     The result has as many frames as the longer episode. The shorter one holds its last
     frame, greyed out and marked "episode over". Pass the result to :func:`show_animation`
