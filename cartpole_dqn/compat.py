@@ -23,7 +23,12 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    result (all metric totals and counts back to zero). On by default; the benchmark turns it
    off to measure the difference.
 6. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
-   silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set.
+   silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
+   warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
+7. Drawing frames: Gymnasium draws CartPole with pygame, which prints
+   ``XDG_RUNTIME_DIR is invalid`` on machines without a desktop session. Frames are only ever
+   drawn off-screen here (``rgb_array``), so SDL's dummy video driver is selected unless the
+   learner chose one.
 
 Two adaptations are not patches but ordinary code elsewhere in the package:
 the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
@@ -53,6 +58,8 @@ def _quiet_tensorflow() -> None:
     if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") == "1":
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     for name in ("tensorflow", "absl", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
