@@ -1,0 +1,59 @@
+# The verbs a newcomer types. Everything runs inside a local virtual environment, .venv,
+# created from requirements.txt on first use. PYTHON picks the interpreter for it (3.10-3.13).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: help setup run test unit notebooks lab lint format bench pretrained doctor clean
+
+help:
+	@echo "make run    - set up if needed, run the four notebooks with full budgets, print each result"
+	@echo "make test   - set up if needed, run the unit tests and the notebooks (smoke budgets)"
+	@echo "make lab    - set up if needed, open JupyterLab on notebooks/"
+	@echo "make lint   - ruff check and format check (.py and .ipynb)"
+	@echo "make bench  - train from 10 seeds, time to solve vs the tutorial's fixed recipe"
+	@echo "make doctor - check this machine's setup"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else "Python %d.%d found; this series needs Python 3.10 to 3.13 (TensorFlow 2.21 has no wheels for others). Run: make PYTHON=python3.12 ..." % v)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python scripts/run_notebooks.py
+
+test: unit notebooks
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+notebooks: setup
+	CARTPOLE_DQN_SMOKE=1 $(BIN)/python -m pytest --nbval-lax notebooks
+
+lab: setup
+	$(BIN)/python -m jupyter lab notebooks/
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup
+	$(BIN)/python scripts/bench_solve.py
+
+pretrained: setup
+	$(BIN)/python scripts/make_pretrained.py
+
+doctor: setup
+	$(BIN)/python -m cartpole_dqn doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,73 @@
+"""Run the notebooks top to bottom in fresh kernels and save them with their outputs (``make run``).
+
+Each notebook runs in a new kernel with full budgets (the smoke switch is turned off),
+from the ``notebooks/`` folder, exactly as a learner's "Restart Kernel and Run All Cells".
+The executed copy replaces the notebook, so the committed notebooks carry a real run's
+outputs. The cells tagged ``headline`` are printed as each notebook's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+MAX_SIZE = 3_000_000
+
+
+def headline(notebook) -> str:
+    lines = []
+    for cell in notebook.cells:
+        if "headline" in cell.get("metadata", {}).get("tags", []):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    lines.append(output["text"].strip())
+    return " | ".join(lines) or "(no headline cell)"
+
+
+def run(path: Path, timeout: int) -> tuple[float, str]:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    started = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - started
+    nbformat.write(notebook, path)
+    return seconds, headline(notebook)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all in notebooks/)")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
+    args = parser.parse_args(argv)
+    os.environ.pop("CARTPOLE_DQN_SMOKE", None)  # full budgets: the kernels inherit this environment
+    paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    total = time.perf_counter()
+    failed = False
+    for path in paths:
+        print(f"running {path.name} ...", flush=True)
+        try:
+            seconds, result = run(path, args.timeout)
+        except CellExecutionError as error:
+            print(f"  FAILED: {str(error).strip().splitlines()[-1]}", file=sys.stderr)
+            failed = True
+            continue
+        size = path.stat().st_size
+        warning = "  (over 3 MB: shrink its outputs)" if size > MAX_SIZE else ""
+        print(f"  {seconds:6.1f} s, {size / 1e6:.2f} MB{warning}\n  result: {result}", flush=True)
+    print(f"all notebooks: {time.perf_counter() - total:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
