@@ -103,9 +103,12 @@ def _requirements(path: Path) -> Check:
 
 
 def _keras_2() -> Check:
+    # Both ways of reaching Keras must give tf-keras: the `tf.keras` attribute and `import tensorflow.keras...`
+    # statements (what keras-rl2 uses; fixed when TensorFlow is first imported). Keras 3 lives in keras/_tf_keras.
     spec = importlib.util.find_spec("tensorflow.keras")
-    origin = (spec.origin or "") if spec else ""
-    ok = compat.keras_is_legacy() and "tf_keras" in origin
+    tf_keras_dir = os.path.dirname(importlib.util.find_spec("tf_keras").origin)
+    imports_tf_keras = spec is not None and os.path.abspath(spec.origin or "").startswith(tf_keras_dir + os.sep)
+    ok = compat.keras_is_legacy() and imports_tf_keras
     import tensorflow as tf
 
     return Check(

@@ -1,0 +1,164 @@
+"""``python -m cartpole_dqn``: help everywhere, real runs, and one-line errors without tracebacks.
+
+A few tests start a real ``python -m cartpole_dqn`` (each start imports TensorFlow, about 5 s);
+the others call :func:`cartpole_dqn.cli.main` in this process. Nothing touches the
+repository's ``weights/``: subprocesses get ``CARTPOLE_DQN_WEIGHTS_DIR`` and in-process
+runs a monkeypatched weights location, both in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from cartpole_dqn import build_model, cli, reset_session, weights
+
+
+def run_cli(*args: str, weights_dir, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CARTPOLE_DQN_WEIGHTS_DIR": str(weights_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "cartpole_dqn", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    """The whole of stderr must be one ``error: ...`` line."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
+    monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+@pytest.fixture
+def saved_weights(weights_dir):
+    reset_session()
+    return weights.save_weights(build_model(4, 2), weights_dir / "mine.h5f")
+
+
+# --- real processes ------------------------------------------------------------------------
+
+
+def test_module_help_lists_the_commands(tmp_path):
+    result = run_cli("--help", weights_dir=tmp_path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for command in ("train", "evaluate", "play", "doctor"):
+        assert command in result.stdout
+    assert "python -m cartpole_dqn" in result.stdout
+    assert result.stderr == ""
+
+
+def test_missing_weights_end_in_one_line_and_exit_code_2(tmp_path):
+    result = run_cli("evaluate", "--weights", "nowhere/dqn_weights.h5f", weights_dir=tmp_path, cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_error_line(result.stderr)
+    assert "nowhere/dqn_weights.h5f.index" in line and "notebook 03" in line
+    assert result.stdout == ""
+
+
+def test_play_random_writes_a_gif_of_the_first_episode(tmp_path):
+    gif = tmp_path / "out" / "x.gif"
+    result = run_cli("play", "--random", "--episodes", "2", "--gif", str(gif), weights_dir=tmp_path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "episode 1: score" in result.stdout and "episode 2: score" in result.stdout
+    with Image.open(gif) as image:
+        assert image.format == "GIF"
+        assert image.n_frames > 1
+        assert image.size == (300, 200)
+
+
+# --- in this process -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "play", "doctor"])
+def test_each_command_has_help(command, capsys):
+    assert cli.main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and len(out.splitlines()) > 5
+    if command != "doctor":
+        for option in ("--env", "--seed", "--weights"):
+            assert option in out
+
+
+def test_evaluate_saved_weights(saved_weights, capsys):
+    assert cli.main(["evaluate", "--weights", str(saved_weights), "--episodes", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "mine.h5f on CartPole-v0: 5 episodes: mean" in out
+    assert "threshold 195" in out
+
+
+def test_play_with_saved_weights(saved_weights, capsys):
+    assert cli.main(["play", "--weights", str(saved_weights), "--episodes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "greedy agent from" in out and "mean score" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["evaluate", "--env", "NoSuchEnv-v0"], "Gymnasium has no environment 'NoSuchEnv-v0'"),
+        (["evaluate", "--env", "Pendulum-v1"], "DQN needs a discrete action space"),
+        (["evaluate", "--env", "Acrobot-v1"], "take 4 numbers and choose among 2 actions, but Acrobot-v1 has 6 and 3"),
+        (["train", "--steps", "many"], "argument --steps: expected a whole number, got 'many'"),
+        (["evaluate", "--episodes", "0"], "argument --episodes: must be at least 1, got 0"),
+        (["play", "--random", "--gif", "movie.mp4"], "--gif needs a file name ending in .gif"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_mistakes_end_in_one_error_line(saved_weights, capsys, argv, expected):
+    if argv[0] in ("evaluate", "play") and "--random" not in argv:
+        argv = [*argv, "--weights", str(saved_weights)]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert expected in one_error_line(captured.err)
+
+
+def test_play_refuses_to_overwrite_a_gif(tmp_path, weights_dir, capsys):
+    gif = tmp_path / "keep.gif"
+    gif.write_bytes(b"precious")
+    assert cli.main(["play", "--random", "--gif", str(gif)]) == 2
+    assert "already exists; pass --overwrite" in one_error_line(capsys.readouterr().err)
+    assert gif.read_bytes() == b"precious"
+
+
+def test_train_refuses_existing_and_shipped_weights_before_training(saved_weights, weights_dir, capsys):
+    assert cli.main(["train", "--weights", str(saved_weights)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "Weights already exist at" in line and "pass --overwrite" in line
+    assert cli.main(["train", "--weights", str(weights_dir / "dqn_pretrained.h5f"), "--overwrite"]) == 2
+    assert "shipped pre-trained agent" in one_error_line(capsys.readouterr().err)
+    assert "Training" not in capsys.readouterr().out
+
+
+def test_train_saves_weights_and_metadata(weights_dir, capsys):
+    assert cli.main(["train", "--steps", "200", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    saved = weights_dir / "dqn_weights.h5f"
+    assert f"Saved the weights to {os.path.join('weights', 'dqn_weights.h5f')}" in out
+    assert weights.weight_files(saved)
+    meta = json.loads((weights_dir / "dqn_weights.json").read_text())
+    assert (meta["steps"], meta["seed"], meta["env_id"]) == (200, 1, "CartPole-v0")
+    assert 0 < meta["test_mean"] <= 200
+    reset_session()
+    weights.load_weights(build_model(4, 2), saved)  # what was saved loads back

@@ -1,0 +1,54 @@
+"""Importing the package after TensorFlow already chose Keras 3 must say "restart the kernel".
+
+Each case needs a fresh Python (TensorFlow picks its Keras once per process), so each runs
+in a subprocess (about 5 s each).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPORT = """
+try:
+    import cartpole_dqn
+except Exception as exc:
+    print(type(exc).__name__ + ": " + str(exc))
+    raise SystemExit(3)
+import tensorflow as tf
+print("keras module:", tf.keras.layers.Dense.__module__)
+"""
+
+
+def run(code: str) -> subprocess.CompletedProcess:
+    # no TF_USE_LEGACY_KERAS from outside: TensorFlow then defaults to Keras 3
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_keras_3_already_in_use_gives_keras_version_error():
+    result = run("import keras\nimport tensorflow as tf\ntf.keras.layers.Dense\n" + REPORT)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout.startswith("KerasVersionError: TensorFlow is already using Keras 3")
+    assert "Restart the kernel" in result.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compat._require_keras_2 misses this case: a plain `import tensorflow` before the package "
+    "fixes `tensorflow.keras` imports to Keras 3, but `tf.keras` (checked lazily) still gives tf-keras, "
+    "so keras-rl2 fails later with an ImportError deep in rl/util.py. Fix proposed to the lead.",
+)
+def test_plain_tensorflow_import_first_gives_keras_version_error():
+    result = run("import tensorflow as tf\n" + REPORT)
+    assert result.returncode == 3, result.stdout + result.stderr[-500:]
+    assert result.stdout.startswith("KerasVersionError:")
+
+
+def test_package_first_then_keras_3_code_still_gets_keras_2():
+    result = run("import cartpole_dqn\nimport keras\n" + REPORT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "keras module: tf_keras." in result.stdout
