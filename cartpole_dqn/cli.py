@@ -195,7 +195,7 @@ def _play(args: argparse.Namespace) -> int:
     if len(scores) > 1:
         print(f"mean score {np.mean(scores):.1f} over {len(scores)} episodes")
     if args.gif is not None:
-        print(f"Wrote an animation of episode 1 ({len(frames)} frames) to {_shown(written)}")
+        print(f"Wrote an animation of episode 1 ({len(frames) - 1} steps) to {_shown(written)}")
     return EXIT_OK
 
 

@@ -526,6 +526,15 @@ def _json_default(value):
     )
 
 
+def _json_text(info: dict[str, Any]) -> str:
+    """Indented JSON, with lists of numbers (layer shapes) kept on one line."""
+    number = r"-?\d[\d.eE+-]*"
+    # only lists that json.dumps spread over lines (a raw newline never occurs inside a JSON string)
+    short_list = re.compile(rf"\[\n\s*({number}(?:,\n\s*{number})*)\n\s*\]")
+    text = json.dumps(info, indent=2, default=_json_default)
+    return short_list.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
+
+
 @contextlib.contextmanager
 def _interrupts_deferred():
     """Hold back Ctrl+C for the few renames that put a save in place; deliver it afterwards."""
@@ -627,7 +636,7 @@ def save_weights(
         new_files += [] if _is_h5(prefix) else _data_files(temporary / prefix.name)
         info["sha256"] = {file.name: file_sha256(file) for file in new_files}
         sidecar = temporary / metadata_path(prefix).name
-        sidecar.write_text(json.dumps(info, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        sidecar.write_text(_json_text(info), encoding="utf-8")
         moves = [(file, prefix.parent / file.name) for file in new_files] + [(sidecar, metadata_path(prefix))]
         _move_into_place(moves, temporary.name.rsplit("-", 1)[-1])
     finally:
