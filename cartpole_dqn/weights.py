@@ -299,27 +299,34 @@ def _read_metadata(prefix: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _weights_in(folder: Path) -> list[str]:
+    """Names of the weights saved in a folder (for "did you mean" hints)."""
+    if not folder.is_dir():
+        return []
+    names = sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
+    return names + sorted(p.name for p in folder.iterdir() if p.suffix.lower() in _H5_SUFFIXES)
+
+
 def _not_found(prefix: Path) -> WeightsNotFoundError:
+    fix = _how_to_get_good_weights(prefix, missing=True)
+    if prefix.is_dir():
+        found = _weights_in(prefix)
+        example = prefix / (found[0] if found else "dqn_weights.h5f")
+        has = f" (it holds: {', '.join(found[:6])})" if found else " (there are no weights in it)"
+        return WeightsNotFoundError(
+            f"{_shown(prefix)} is a folder, not a weights file{has}. Give the file name, such as {_shown(example)}."
+        )
     if _is_h5(prefix):
         looked = _shown(prefix)
     else:
         looked = f"{_shown(_index_file(prefix))} and {_shown(prefix)}.data-00000-of-00001"
     what = "The shipped pre-trained weights are not" if _is_shipped(prefix) else "There are no weights"
     extra = ""
-    if prefix.is_dir():
-        extra = f" ({_shown(prefix)} is a folder: give the weights' file name inside it, such as {_shown(prefix / 'dqn_weights.h5f')})"
-    elif prefix.is_file() and not _is_h5(prefix):
+    if prefix.is_file() and not _is_h5(prefix):
         extra = f" ({_shown(prefix)} itself is a single file; a checkpoint is the two files named above)"
-    else:
-        nearby = (
-            sorted(p.name[: -len(".index")] for p in prefix.parent.glob("*.index")) if prefix.parent.is_dir() else []
-        )
-        nearby += sorted(p.name for p in prefix.parent.glob("*.h5")) if prefix.parent.is_dir() else []
-        if nearby:
-            extra = f" (that folder has: {', '.join(nearby[:6])})"
-    return WeightsNotFoundError(
-        f"{what} at {_shown(prefix)}: looked for {looked}{extra}. {_how_to_get_good_weights(prefix, missing=True)}"
-    )
+    elif found := _weights_in(prefix.parent):
+        extra = f" (that folder has: {', '.join(found[:6])})"
+    return WeightsNotFoundError(f"{what} at {_shown(prefix)}: looked for {looked}{extra}. {fix}")
 
 
 def _check_sha256(prefix: Path, files: list[Path], metadata: dict[str, Any] | None) -> None:
@@ -417,9 +424,14 @@ def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
             present, missing = (
                 (_shown(data[0]), _shown(index)) if data else (_shown(index), f"{_shown(prefix)}.data-00000-of-00001")
             )
+            fix = (
+                "Restore them with `git checkout weights/`."
+                if _is_shipped(prefix)
+                else "Copy both files together, or train and save the agent again (notebook 03)."
+            )
             raise WeightsNotFoundError(
-                f"Only part of the weights at {_shown(prefix)} is there: {present} exists but {missing} is missing, "
-                f"and both files are needed. Copy both files together; or: {_how_to_get_good_weights(prefix)}"
+                f"Only half of the weights at {_shown(prefix)} is there: {present} exists but {missing} is missing "
+                f"(a checkpoint needs both files). {fix}"
             )
         files = [index, *data]
     metadata = _read_metadata(prefix)

@@ -171,7 +171,8 @@ def test_half_a_checkpoint_is_reported(saved):
     _, path = saved
     (path.parent / "agent.h5f.data-00000-of-00001").unlink()
     with pytest.raises(
-        WeightsNotFoundError, match=r"agent.h5f.index exists but .*agent.h5f.data-00000-of-00001 is missing"
+        WeightsNotFoundError,
+        match=r"agent.h5f.index exists but .*agent.h5f.data-00000-of-00001 is missing \(a checkpoint needs both files\)",
     ):
         load_weights(build_model(4, 2), path)
 
@@ -248,3 +249,11 @@ def test_wrong_argument_types_are_explained(saved):
     with pytest.raises(TypeError, match="metadata must hold only"):
         save_weights(build_model(4, 2), path.parent / "m.h5f", metadata={"bad": object()})
     assert not (path.parent / "m.h5f.index").exists()
+
+
+def test_a_folder_instead_of_a_file_names_what_is_inside(saved):
+    _, path = saved
+    with pytest.raises(WeightsNotFoundError, match=r"is a folder, not a weights file \(it holds: agent.h5f\)"):
+        load_weights(build_model(4, 2), path.parent)
+    with pytest.raises(ValueError, match="is a folder; give a file name inside it"):
+        save_weights(build_model(4, 2), path.parent, overwrite=True)
