@@ -127,7 +127,10 @@ def _train(args: argparse.Namespace) -> int:
         f"Saved the weights to {_shown(saved)} (check them with: python -m cartpole_dqn evaluate --weights {_shown(saved)})"
     )
     if run.interrupted:
-        print("Training was stopped with Ctrl+C; the weights saved are the best ones seen so far.", file=sys.stderr)
+        print(
+            f"Training was stopped with Ctrl+C after {run.steps:,} steps; the weights it had reached were saved.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return EXIT_OK
 
