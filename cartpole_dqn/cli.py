@@ -206,7 +206,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from .doctor import check_setup
 
     checks = check_setup(verbose=True)
-    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
+    return EXIT_OK if checks.ok else EXIT_FAILED
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import compat, settings, weights
 
-__all__ = ["Check", "check_setup", "print_report", "format_report"]
+__all__ = ["Check", "SetupReport", "check_setup", "print_report", "format_report"]
 
 SUPPORTED_PYTHONS = ((3, 10), (3, 13))
 FRAME_SHAPE = (400, 600, 3)
@@ -41,6 +41,21 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+
+
+class SetupReport(list):
+    """The list of :class:`Check` that :func:`check_setup` returns, shown in a notebook as one summary line."""
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(check.ok for check in self)
+
+    def __repr__(self) -> str:
+        failed = [check.name for check in self if not check.ok]
+        if not failed:
+            return f"<setup report: all {len(self)} checks passed>"
+        return f"<setup report: {len(failed)} of {len(self)} checks failed: {', '.join(failed)}>"
 
 
 def _python(version_info=None) -> Check:
@@ -237,25 +252,28 @@ def check_setup(
     requirements: str | os.PathLike | None = None,
     weights_dir: str | os.PathLike | None = None,
     env_id: str = "CartPole-v0",
-) -> list[Check]:
+) -> SetupReport:
     """Check Python, the installed versions, Keras 2, Gymnasium, drawing, ``weights/`` and the shipped agent.
 
-    Prints the report when ``verbose`` (the default) and returns the list of :class:`Check`.
+    Prints the report when ``verbose`` (the default) and returns the list of :class:`Check`
+    (a :class:`SetupReport`: ``report.ok`` is True when all passed; a notebook shows it as one line).
     ``requirements`` and ``weights_dir`` default to the project's ``requirements.txt`` and
     ``weights/`` folder (or ``CARTPOLE_DQN_WEIGHTS_DIR``).
     """
     requirements_file = Path(requirements) if requirements is not None else settings.PROJECT_ROOT / "requirements.txt"
     folder = Path(weights_dir) if weights_dir is not None else weights.SHIPPED_WEIGHTS.parent
     shipped = folder / weights.SHIPPED_WEIGHTS.name
-    checks = [
-        _run("Python version", _python),
-        _run("Package versions", lambda: _requirements(requirements_file)),
-        _run("Keras 2 (tf-keras)", _keras_2),
-        _run("Gymnasium API", lambda: _gymnasium_api(env_id)),
-        _run("Drawing the cart (rgb_array)", lambda: _rendering(env_id)),
-        _run("weights/ folder writable", lambda: _writable(folder)),
-        _run("Shipped pre-trained weights", lambda: _shipped(shipped)),
-    ]
+    checks = SetupReport(
+        [
+            _run("Python version", _python),
+            _run("Package versions", lambda: _requirements(requirements_file)),
+            _run("Keras 2 (tf-keras)", _keras_2),
+            _run("Gymnasium API", lambda: _gymnasium_api(env_id)),
+            _run("Drawing the cart (rgb_array)", lambda: _rendering(env_id)),
+            _run("weights/ folder writable", lambda: _writable(folder)),
+            _run("Shipped pre-trained weights", lambda: _shipped(shipped)),
+        ]
+    )
     if verbose:
         print_report(checks)
     return checks

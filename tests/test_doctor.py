@@ -52,6 +52,8 @@ def test_this_setup_passes_every_check_but_the_shipped_weights_in_an_empty_folde
     printed = capsys.readouterr().out
     assert "FAIL  Shipped pre-trained weights" in printed and "fix: " in printed
     assert "1 of 7 checks failed" in printed
+    assert not checks.ok
+    assert repr(checks) == "<setup report: 1 of 7 checks failed: Shipped pre-trained weights>"
 
 
 def test_shipped_weights_present_and_then_damaged(shipped_in):
@@ -74,6 +76,7 @@ def test_all_checks_pass_with_shipped_weights(shipped_in):
     checks = check_setup(verbose=False, weights_dir=folder)
     assert all(check.ok for check in checks), format_report(checks)
     assert "All 7 checks passed" in format_report(checks)
+    assert checks.ok and repr(checks) == "<setup report: all 7 checks passed>"
 
 
 def test_wrong_pin_is_reported_with_a_fix(tmp_path, shipped_in):
