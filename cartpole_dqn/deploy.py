@@ -2,7 +2,7 @@
 
 Once trained, a DQN policy is just the network's forward pass and an ``argmax``. A
 :class:`Controller` reads the weights file once, keeps the layers as NumPy arrays and
-answers each observation in microseconds, with the same actions as the Keras model that
+answers each observation in tens of microseconds, with the same actions as the Keras model that
 has those weights (the forward pass is :func:`cartpole_dqn.evaluation.numpy_forward`).
 
 A TensorFlow checkpoint stores numbers, not the network's design: the controller assumes
