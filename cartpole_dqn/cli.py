@@ -303,7 +303,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # frames only, never a window (and no SDL noise headless)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -166,21 +166,14 @@ def _gymnasium_api(env_id: str) -> Check:
 def _rendering(env_id: str) -> Check:
     import gymnasium as gym
 
-    # rgb_array needs no window; without one SDL would print "XDG_RUNTIME_DIR is invalid" on headless Linux
-    saved_driver = os.environ.get("SDL_VIDEODRIVER")
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            env = gym.make(env_id, render_mode="rgb_array")
-            try:
-                env.reset(seed=0)
-                frame = env.render()
-            finally:
-                env.close()
-    finally:
-        if saved_driver is None:
-            os.environ.pop("SDL_VIDEODRIVER", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = gym.make(env_id, render_mode="rgb_array")
+        try:
+            env.reset(seed=0)
+            frame = env.render()
+        finally:
+            env.close()
     shape = getattr(frame, "shape", None)
     ok = shape == FRAME_SHAPE
     return Check(
