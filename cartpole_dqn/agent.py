@@ -22,7 +22,17 @@ from tensorflow.keras.optimizers.legacy import Adam  # noqa: E402
 TUTORIAL_WARMUP = 10
 DEFAULT_WARMUP = 1_000
 
-__all__ = ["DEFAULT_WARMUP", "TUTORIAL_WARMUP", "Adam", "DQNAgent", "build_agent", "compile_agent", "make_optimizer", "reset_session", "set_seeds"]
+__all__ = [
+    "DEFAULT_WARMUP",
+    "TUTORIAL_WARMUP",
+    "Adam",
+    "DQNAgent",
+    "build_agent",
+    "compile_agent",
+    "make_optimizer",
+    "reset_session",
+    "set_seeds",
+]
 
 
 def make_optimizer(learning_rate: float = 1e-3) -> Adam:

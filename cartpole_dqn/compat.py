@@ -64,6 +64,7 @@ def _quiet_tensorflow() -> None:
     for name in ("tensorflow", "absl", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import gymnasium.logger  # noqa: F401  (installs its own filters on import; ours must come after)
+
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(tensorflow|tf_keras|keras|rl)\b")
     warnings.filterwarnings("ignore", message=r".*`(np\.)?random_integers` is deprecated.*")
     # Known, harmless notices that would otherwise greet a learner in every notebook:
@@ -79,13 +80,27 @@ def keras_is_legacy() -> bool:
     return tf.keras.layers.Dense.__module__.startswith("tf_keras")
 
 
+def _tensorflow_keras_is_keras_3() -> bool:
+    """Whether ``import tensorflow.keras...`` (what keras-rl2 does) would load Keras 3.
+
+    TensorFlow decides where ``tensorflow.keras`` points when it is first imported, so once
+    TensorFlow is loaded, setting ``TF_USE_LEGACY_KERAS`` no longer changes that.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("tensorflow.keras")
+    tf_keras = importlib.util.find_spec("tf_keras")
+    if spec is None or tf_keras is None or not tf_keras.origin:
+        return True
+    tf_keras_dir = os.path.dirname(os.path.abspath(tf_keras.origin))
+    return not os.path.abspath(spec.origin or "").startswith(tf_keras_dir + os.sep)
+
+
 def _require_keras_2() -> None:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    loaded = sys.modules.get("tensorflow.keras")
-    keras_3_loaded = loaded is not None and "tf_keras" not in (getattr(loaded, "__file__", None) or "")
-    if keras_3_loaded or ("tensorflow" in sys.modules and not keras_is_legacy()):
+    if "tensorflow" in sys.modules and (_tensorflow_keras_is_keras_3() or not keras_is_legacy()):
         raise KerasVersionError(
-            "TensorFlow is already using Keras 3, and keras-rl2 only works with Keras 2 (tf-keras). "
+            "TensorFlow is already loaded with Keras 3, and keras-rl2 only works with Keras 2 (tf-keras). "
             "Restart the kernel (Kernel > Restart Kernel) and run `import cartpole_dqn` before anything "
             "imports tensorflow or keras."
         )

@@ -40,10 +40,10 @@ def make_gymnasium_env(env_id: str = DEFAULT_ENV_ID, render_mode: str | None = "
         raise EnvironmentSpecError(f"The environment id must be a non-empty string like 'CartPole-v0', not {env_id!r}.")
     try:
         return gym.make(env_id, render_mode=render_mode)
-    except gym.error.Error as exc:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
+    except gym.error.Error:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
         close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
-        hint = f" Similar ids: {close}." if close else " List them with `gymnasium.pprint_registry()`."
-        raise EnvironmentSpecError(f"Gymnasium has no environment {env_id!r} ({exc}).{hint}") from None
+        hint = f" Did you mean one of: {close}?" if close else " List the known ids with `gymnasium.pprint_registry()`."
+        raise EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}.{hint}") from None
 
 
 def env_sizes(env: Any) -> tuple[int, int]:

@@ -57,8 +57,7 @@ class Evaluation:
 
     def __str__(self) -> str:
         text = (
-            f"{self.episodes} episodes: mean {self.mean:.1f} ± {self.std:.1f} "
-            f"(min {self.min:.0f}, max {self.max:.0f})"
+            f"{self.episodes} episodes: mean {self.mean:.1f} ± {self.std:.1f} (min {self.min:.0f}, max {self.max:.0f})"
         )
         if self.threshold is not None:
             verdict = "SOLVED" if self.solved else "not solved"
@@ -95,7 +94,9 @@ def dense_layers(agent_or_model) -> list[tuple[np.ndarray, np.ndarray, str]]:
         if kind in ("Flatten", "InputLayer"):
             continue
         if kind != "Dense":
-            raise TypeError(f"The fast evaluator only understands Flatten and Dense layers; {layer.name!r} is a {kind}.")
+            raise TypeError(
+                f"The fast evaluator only understands Flatten and Dense layers; {layer.name!r} is a {kind}."
+            )
         activation = layer.get_config()["activation"]
         if activation not in _ACTIVATIONS:
             raise TypeError(f"The fast evaluator does not know the activation {activation!r} of layer {layer.name!r}.")
@@ -155,7 +156,7 @@ def evaluate(
     for _ in range(limit):
         actions = np.argmax(numpy_forward(layers, observations[alive]), axis=1)
         still_alive = []
-        for index, action in zip(alive, actions):
+        for index, action in zip(alive, actions, strict=True):
             observation, reward, terminated, truncated, _ = envs[index].step(int(action))
             scores[index] += reward
             observations[index] = observation

@@ -31,7 +31,9 @@ def build_model(states: int, actions: int, hidden: int = 24) -> Sequential:
     two ``Dense(hidden, relu)`` layers learn features; ``Dense(actions, linear)`` gives one
     unbounded Q-value per action. With 4 states, 2 actions and 24 units: 770 parameters.
     """
-    states, actions, hidden = (_positive_int(n, v) for n, v in (("states", states), ("actions", actions), ("hidden", hidden)))
+    states, actions, hidden = (
+        _positive_int(n, v) for n, v in (("states", states), ("actions", actions), ("hidden", hidden))
+    )
     model = Sequential(name="q_network")
     model.add(Flatten(input_shape=(1, states), name="flatten"))
     model.add(Dense(hidden, activation="relu", name="dense_1"))

@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         before, after = costs.values()
         print(f"  speed-up {before / after:.2f}x")
 
-    print(f"\n== time to solve, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, warm-up {warmup}, cap {args.cap:,} steps")
+    print(
+        f"\n== time to solve, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, warm-up {warmup}, cap {args.cap:,} steps"
+    )
     print(f"  {'seed':>4} {'steps to solve':>15} {'seconds':>8} {'final greedy mean (100 fresh episodes)':>40}")
     solve_seconds, solved = [], 0
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -102,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     ratio_text = "recipe not timed"
     if not args.no_recipe:
         recipe_steps = 10_000 if args.quick else 50_000
-        print(f"\n== the tutorial's recipe: {recipe_steps:,} fixed steps + dqn.test over 100 episodes (seed {args.first_seed})")
+        print(
+            f"\n== the tutorial's recipe: {recipe_steps:,} fixed steps + dqn.test over 100 episodes (seed {args.first_seed})"
+        )
         trained, total, mean = recipe(args.first_seed, recipe_steps)
         if args.quick:
             total = trained * 50_000 / recipe_steps + (total - trained)

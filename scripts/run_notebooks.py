@@ -35,7 +35,10 @@ def headline(notebook) -> str:
 def run(path: Path, timeout: int) -> tuple[float, str]:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
     )
     started = time.perf_counter()

@@ -10,8 +10,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 REPORT = """
 try:
     import cartpole_dqn
@@ -32,20 +30,21 @@ def run(code: str) -> subprocess.CompletedProcess:
 def test_keras_3_already_in_use_gives_keras_version_error():
     result = run("import keras\nimport tensorflow as tf\ntf.keras.layers.Dense\n" + REPORT)
     assert result.returncode == 3, result.stdout + result.stderr
-    assert result.stdout.startswith("KerasVersionError: TensorFlow is already using Keras 3")
+    assert result.stdout.startswith("KerasVersionError: TensorFlow is already loaded with Keras 3")
     assert "Restart the kernel" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compat._require_keras_2 misses this case: a plain `import tensorflow` before the package "
-    "fixes `tensorflow.keras` imports to Keras 3, but `tf.keras` (checked lazily) still gives tf-keras, "
-    "so keras-rl2 fails later with an ImportError deep in rl/util.py. Fix proposed to the lead.",
-)
 def test_plain_tensorflow_import_first_gives_keras_version_error():
     result = run("import tensorflow as tf\n" + REPORT)
     assert result.returncode == 3, result.stdout + result.stderr[-500:]
     assert result.stdout.startswith("KerasVersionError:")
+    assert "Restart the kernel" in result.stdout
+
+
+def test_tensorflow_first_with_legacy_keras_requested_is_fine():
+    result = run("import os\nos.environ['TF_USE_LEGACY_KERAS'] = '1'\nimport tensorflow as tf\n" + REPORT)
+    assert result.returncode == 0, result.stdout + result.stderr[-500:]
+    assert "keras module: tf_keras." in result.stdout
 
 
 def test_package_first_then_keras_3_code_still_gets_keras_2():
