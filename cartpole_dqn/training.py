@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rl.callbacks import Callback
 
-from .agent import build_agent, compile_agent, reset_session
+from .agent import DEFAULT_LEARNING_RATE, build_agent, compile_agent, reset_session
 from .envs import DEFAULT_ENV_ID, env_sizes, make_env
 from .evaluation import evaluate
 from .model import build_model
@@ -182,7 +182,7 @@ def train(
     eval_episodes: int = 100,
     progress: bool = True,
     callbacks: list | None = None,
-    learning_rate: float = 1e-3,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
     **agent_kwargs,
 ) -> TrainingRun:
     """Build environment, model and agent from ``seed`` and train for at most ``steps`` steps.

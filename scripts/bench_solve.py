@@ -24,6 +24,10 @@ import cartpole_dqn as cd
 from cartpole_dqn import compat
 
 FINAL_EVAL_SEED = 500_000  # episodes no evaluation during training ever saw
+TUTORIAL_AGENT = {
+    "nb_steps_warmup": cd.agent.TUTORIAL_WARMUP,
+    "target_model_update": cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
+}
 
 
 def step_cost(steps: int, rounds: int) -> dict[str, float]:
@@ -53,7 +57,9 @@ def recipe(seed: int, steps: int) -> tuple[float, float, float]:
         cd.reset_session(seed)
         env = cd.make_env(seed=seed)
         states, actions = cd.env_sizes(env)
-        dqn = cd.compile_agent(cd.build_agent(cd.build_model(states, actions), actions, nb_steps_warmup=10))
+        model = cd.build_model(states, actions)
+        dqn = cd.build_agent(model, actions, **TUTORIAL_AGENT)
+        cd.compile_agent(dqn, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             dqn.fit(env, nb_steps=steps, visualize=False, verbose=1)
@@ -70,13 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="how many seeds to train (default 10: seeds 0..9)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--cap", type=int, default=50_000, help="most training steps per seed (default 50,000)")
-    parser.add_argument("--warmup", type=int, default=None, help="nb_steps_warmup (default: the package default)")
+    parser.add_argument(
+        "--tutorial-settings",
+        action="store_true",
+        help="train the seeds with the tutorial's learning rate 1e-3 and target update 1e-2 (default: the series' 3e-3, 5e-2)",
+    )
     parser.add_argument("--quick", action="store_true", help="time the recipe on 10,000 steps and scale to 50,000")
     parser.add_argument("--no-recipe", action="store_true", help="skip the tutorial recipe (no ratio)")
     parser.add_argument("--step-rounds", type=int, default=3, help="rounds of the ms/step comparison (0 skips it)")
     args = parser.parse_args(argv)
-    agent_kwargs = {} if args.warmup is None else {"nb_steps_warmup": args.warmup}
-    warmup = args.warmup if args.warmup is not None else cd.agent.DEFAULT_WARMUP
+    if args.tutorial_settings:
+        settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
+    else:
+        settings = {
+            "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
+            "target_model_update": cd.agent.DEFAULT_TARGET_MODEL_UPDATE,
+        }
+    described = ", ".join(f"{key} {value:g}" for key, value in settings.items())
 
     if args.step_rounds:
         print(f"== cost of one training step (median of {args.step_rounds} rounds of 2,000 steps)")
@@ -86,13 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         before, after = costs.values()
         print(f"  speed-up {before / after:.2f}x")
 
-    print(
-        f"\n== time to solve, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, warm-up {warmup}, cap {args.cap:,} steps"
-    )
+    last = args.first_seed + args.seeds - 1
+    print(f"\n== time to solve, seeds {args.first_seed}..{last}, {described}, cap {args.cap:,} steps")
     print(f"  {'seed':>4} {'steps to solve':>15} {'seconds':>8} {'final greedy mean (100 fresh episodes)':>40}")
     solve_seconds, solved = [], 0
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        run = cd.train(steps=args.cap, seed=seed, progress=False, **agent_kwargs)
+        run = cd.train(steps=args.cap, seed=seed, progress=False, **settings)
         final = cd.evaluate(run.model, episodes=100, seed=FINAL_EVAL_SEED)
         seconds = run.seconds if run.solved else float("inf")
         solved += run.solved
