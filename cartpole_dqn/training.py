@@ -183,11 +183,13 @@ def train(
     progress: bool = True,
     callbacks: list | None = None,
     learning_rate: float = DEFAULT_LEARNING_RATE,
+    threshold: float | None = None,
     **agent_kwargs,
 ) -> TrainingRun:
     """Build environment, model and agent from ``seed`` and train for at most ``steps`` steps.
 
     The whole recipe of notebook 03 in one call (used by the command line and the benchmark).
+    ``threshold`` replaces the environment's ``reward_threshold`` as the bar for "solved".
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
@@ -196,7 +198,9 @@ def train(
     states, actions = env_sizes(env)
     model = build_model(states, actions)
     dqn = compile_agent(build_agent(model, actions, **agent_kwargs), learning_rate)
-    monitor = SolveMonitor(env_id, eval_every, eval_episodes, stop_when_solved=stop_when_solved, progress=progress)
+    monitor = SolveMonitor(
+        env_id, eval_every, eval_episodes, stop_when_solved=stop_when_solved, progress=progress, threshold=threshold
+    )
     started = time.perf_counter()
     dqn.fit(env, nb_steps=steps, visualize=False, verbose=0, callbacks=[monitor, *(callbacks or [])])
     return TrainingRun(

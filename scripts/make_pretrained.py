@@ -1,6 +1,7 @@
 """Train the agent shipped in weights/dqn_pretrained.h5f, check it, and save it (``make pretrained``).
 
-Trains with notebook 03's recipe (stop when solved, at most 50,000 steps), then tests the
+Trains with notebook 03's recipe (at most 50,000 steps), but stops only at a greedy mean of
+199 rather than 195, so that the shipped agent has a margin; then it tests the
 greedy agent with keras-rl2's own ``dqn.test`` over 100 fresh episodes. The weights are only
 written if that test mean is at least the environment's reward threshold (195): a failed
 run never replaces the shipped agent.
@@ -21,9 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--steps", type=int, default=50_000, help="training budget (default 50,000)")
     parser.add_argument("--test-seed", type=int, default=123_456, help="seed of the 100 test episodes")
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=199.0,
+        help="train until the greedy mean reaches this (default 199: a margin above 195 for the shipped agent)",
+    )
     args = parser.parse_args(argv)
 
-    run = cd.train(steps=args.steps, seed=args.seed)
+    run = cd.train(steps=args.steps, seed=args.seed, threshold=args.target)
     started = time.perf_counter()
     test_env = cd.make_env(seed=args.test_seed)
     history = run.dqn.test(test_env, nb_episodes=100, visualize=False, verbose=0)
@@ -41,14 +48,15 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "steps_trained": run.steps,
             "training_seconds": round(run.seconds, 1),
-            "solved_at_step": run.solved_at_step,
+            "target_greedy_mean": args.target,
+            "reached_target_at_step": run.solved_at_step,
             "test_episodes": 100,
             "test_seed": args.test_seed,
             "test_mean": result.mean,
             "test_std": result.std,
             "test_min": result.min,
             "recipe": "notebook 03: DQNAgent, BoltzmannQPolicy, SequentialMemory(50000), warm-up 10, "
-            "target_model_update 1e-2, legacy Adam, stop when solved",
+            "target_model_update 5e-2, legacy Adam 3e-3, stop when the greedy mean reaches the target",
         },
         _allow_shipped=True,
     )
