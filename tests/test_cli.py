@@ -13,10 +13,10 @@ import os
 import subprocess
 import sys
 
+from cartpole_dqn import build_model, cli, reset_session, weights
+
 import pytest
 from PIL import Image
-
-from cartpole_dqn import build_model, cli, reset_session, weights
 
 
 def run_cli(*args: str, weights_dir, cwd) -> subprocess.CompletedProcess:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 from cartpole_dqn import build_model, make_gymnasium_env, reset_session
 from cartpole_dqn.deploy import Controller, load_controller
 from cartpole_dqn.weights import WeightsCorruptError, WeightsMismatchError, WeightsNotFoundError, save_weights
+
+import numpy as np
+import pytest
 
 
 @pytest.fixture(scope="module")

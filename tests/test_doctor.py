@@ -6,11 +6,11 @@ import sys
 import time
 from importlib import metadata
 
-import pytest
-
 from cartpole_dqn import build_model, doctor, reset_session, weights
 from cartpole_dqn.doctor import Check, check_setup, format_report
 from cartpole_dqn.settings import PROJECT_ROOT
+
+import pytest
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:

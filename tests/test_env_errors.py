@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from cartpole_dqn import EnvironmentSpecError, env_sizes, make_env, make_gymnasium_env
+
+import pytest
 
 
 def test_unknown_id_is_a_clear_error():

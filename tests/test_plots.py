@@ -2,12 +2,12 @@
 
 import io
 
+from cartpole_dqn import plots  # importing the package applies its keras-rl2 adaptations
+
 import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
-
-from cartpole_dqn import plots  # importing the package applies its keras-rl2 adaptations
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
-import pytest
-
 from cartpole_dqn import build_agent, build_model, compile_agent, reset_session, weights
 from cartpole_dqn.weights import (
     ProtectedWeightsError,
@@ -18,6 +15,9 @@ from cartpole_dqn.weights import (
     load_weights,
     save_weights,
 )
+
+import numpy as np
+import pytest
 
 STATES = np.random.default_rng(0).normal(size=(64, 1, 4)).astype(np.float32)
 

@@ -1,0 +1,118 @@
+"""The keras-rl2 adaptations in cartpole_dqn.compat (each seen failing without it)."""
+
+from __future__ import annotations
+
+import builtins
+
+import cartpole_dqn as cd
+from cartpole_dqn import compat
+
+import numpy as np
+import pytest
+import rl.core
+import tensorflow as tf
+
+
+class _RandomAgent(rl.core.Agent):
+    """The smallest keras-rl2 agent: random actions, no learning. Exercises Agent.fit's own loop."""
+
+    compiled = True
+
+    def __init__(self):
+        super().__init__()
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, observation):
+        return int(self.rng.integers(2))
+
+    def backward(self, reward, terminal):
+        return []
+
+    def reset_states(self):
+        pass
+
+    @property
+    def metrics_names(self):
+        return []
+
+
+def test_fit_with_more_than_32767_steps_ends():
+    # NumPy 2 keeps keras-rl2's np.int16 step counter at int16: without the patch it wraps
+    # at 32,767 and `while self.step < nb_steps` never ends.
+    agent = _RandomAgent()
+    history = agent.fit(cd.make_env(seed=0), nb_steps=33_000, visualize=False, verbose=0)
+    assert agent.step == 33_000
+    assert sum(history.history["nb_episode_steps"]) <= 33_000
+    assert isinstance(rl.core.np.int16(0), np.int64)
+    assert rl.core.np.float32 is np.float32  # everything else in rl.core's NumPy is unchanged
+
+
+def test_int16_really_wraps_on_numpy_2_without_the_patch():
+    with np.errstate(over="ignore"):
+        counter = np.int16(32_767)
+        counter += 1
+    assert counter < 0
+
+
+def test_tensorflow_keras_is_keras_2_and_graph_mode():
+    assert compat.keras_is_legacy()
+    assert not tf.executing_eagerly()  # keras-rl2 switched graph mode on, process-wide
+    import tensorflow.keras as tfk
+
+    assert tfk.__version__ == "2.21.0"  # rl/callbacks.py imports this
+
+
+def test_saving_over_existing_weights_never_asks_on_stdin(tmp_path, monkeypatch):
+    def no_input(*args, **kwargs):
+        raise AssertionError("input() was called: a headless run would hang here")
+
+    monkeypatch.setattr(builtins, "input", no_input)
+    cd.reset_session(0)
+    dqn = cd.compile_agent(cd.build_agent(cd.build_model(4, 2), 2))
+    path = str(tmp_path / "dqn_weights.h5f")
+    dqn.save_weights(path)  # keras-rl2's own method
+    with pytest.raises(FileExistsError, match="Pass overwrite=True"):
+        dqn.save_weights(path)
+    dqn.save_weights(path, overwrite=True)
+
+
+def test_grouped_metric_reset_gives_the_same_training_metrics():
+    def train(fast: bool):
+        compat.set_fast_metric_reset(fast)
+        try:
+            cd.reset_session(5)
+            env = cd.make_env(seed=5)
+            model = cd.build_model(4, 2)
+            dqn = cd.compile_agent(cd.build_agent(model, 2))
+            dqn.trainable_model.reset_metrics()
+            np.random.seed(5)
+            import random
+
+            random.seed(5)
+            logged = []
+            dqn.fit(env, nb_steps=150, visualize=False, verbose=0, callbacks=[_MetricLog(logged)])
+            return np.array(logged, dtype=float)
+        finally:
+            compat.set_fast_metric_reset(True)
+
+    slow, fast = train(False), train(True)
+    assert slow.shape == fast.shape and slow.shape[0] > 100
+    # the same per-batch metrics (reset after every batch), up to CPU float round-off
+    np.testing.assert_allclose(slow, fast, rtol=1e-4, atol=1e-5)
+
+
+class _MetricLog(rl.callbacks.Callback):
+    def __init__(self, sink):
+        super().__init__()
+        self.sink = sink
+
+    def on_step_end(self, step, logs=None):
+        metrics = (logs or {}).get("metrics")
+        if metrics is not None and not np.isnan(metrics).any():
+            self.sink.append(list(metrics))
+
+
+def test_tensorflow_log_noise_is_off_by_default():
+    import logging
+
+    assert tf.get_logger().level == logging.ERROR
