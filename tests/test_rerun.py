@@ -3,7 +3,8 @@
 * "Run All" twice in the same kernel, for each of the four notebooks;
 * notebook 02, then notebook 03, in the same kernel;
 * interrupting training ("Interrupt Kernel", Ctrl+C in a console) leaves a usable agent, and
-  the rest of notebook 03 runs.
+  the rest of notebook 03 runs;
+* running 03's headline cell again prints the same headline (the training time must not grow).
 
 Each test starts one real Jupyter kernel (jupyter_client, the same ipykernel JupyterLab uses)
 with ``CARTPOLE_DQN_SMOKE=1``, the working directory ``notebooks/`` and ``TMPDIR`` in
@@ -96,6 +97,8 @@ class Kernel:
             try:
                 msg = self.client.get_iopub_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
+                if not self.manager.is_alive():
+                    pytest.fail(f"the kernel died\n{run.describe()}")
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -115,8 +118,10 @@ class Kernel:
 
     def _reply_status(self, msg_id: str, deadline: float) -> str:
         while True:
-            remaining = max(deadline - time.monotonic(), 1.0)
-            reply = self.client.get_shell_msg(timeout=remaining)
+            try:
+                reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 1.0))
+            except queue.Empty:
+                pytest.fail("the kernel went idle but sent no execute_reply")
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply["content"]["status"]
 
@@ -214,9 +219,9 @@ def test_02_then_03_in_one_kernel(kernel):
 
 # --- 3. interrupting training ------------------------------------------------------------------------
 
-#: notebook 03's fit cell with a budget that cannot finish (or solve: no early stop) in the test
+#: notebook 03's fit cell with a budget that cannot finish in the test, and no early stop
 LONG_FIT = """\
-monitor = cd.SolveMonitor(eval_every=100, eval_episodes=10, stop_when_solved=False)
+monitor = cd.SolveMonitor(eval_every=100, eval_episodes=10, stop_when_solved=False, threshold=float("inf"))
 history = dqn.fit(env, nb_steps=50_000, visualize=False, verbose=0, callbacks=[monitor])
 """
 PROGRESS = re.compile(r"^step +([\d,]+) \|", re.MULTILINE)
