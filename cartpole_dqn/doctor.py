@@ -242,13 +242,15 @@ def _run(name: str, check: Callable[[], Check]) -> Check:
 def check_setup(
     verbose: bool = True,
     *,
+    brief: bool = False,
     requirements: str | os.PathLike | None = None,
     weights_dir: str | os.PathLike | None = None,
     env_id: str = "CartPole-v0",
 ) -> SetupReport:
     """Check Python, the installed versions, Keras 2, Gymnasium, drawing, ``weights/`` and the shipped agent.
 
-    Prints the report when ``verbose`` (the default) and returns the list of :class:`Check`
+    Prints the report when ``verbose`` (the default); with ``brief=True`` a passing setup is one
+    line and only a failing one gets the whole table. Returns the list of :class:`Check`
     (a :class:`SetupReport`: ``report.ok`` is True when all passed; a notebook shows it as one line).
     ``requirements`` and ``weights_dir`` default to the project's ``requirements.txt`` and
     ``weights/`` folder (or ``CARTPOLE_DQN_WEIGHTS_DIR``).
@@ -267,7 +269,9 @@ def check_setup(
             _run("Shipped pre-trained weights", lambda: _shipped(shipped)),
         ]
     )
-    if verbose:
+    if brief and checks.ok:
+        print(f"Setup check: all {len(checks)} checks passed (details: python -m cartpole_dqn doctor).", flush=True)
+    elif verbose or brief:
         print_report(checks)
     return checks
 

@@ -79,7 +79,9 @@ class SolveMonitor(Callback):
         self.eval_seconds = 0.0
         self.interrupted = False
         self.restored_best = False
+        self._stopped_solved = False
         self._start = time.perf_counter()
+        self._end: float | None = None
 
     # keras-rl2 hooks -------------------------------------------------------------------
     def on_train_begin(self, logs=None) -> None:
@@ -97,9 +99,13 @@ class SolveMonitor(Callback):
             self._evaluate()
 
     def on_train_end(self, logs=None) -> None:
-        self.interrupted = bool((logs or {}).get("did_abort")) and self.solved_at_step is None
-        if self.best_weights is not None and self.solved_at_step is None:
-            current = evaluate(self.model.model, self.env_id, self.eval_episodes, self.eval_seed).mean
+        self._end = time.perf_counter()
+        self.interrupted = bool((logs or {}).get("did_abort")) and not self._stopped_solved
+        if self.best_weights is not None and not self._stopped_solved:
+            try:
+                current = evaluate(self.model.model, self.env_id, self.eval_episodes, self.eval_seed).mean
+            except KeyboardInterrupt:  # a second interrupt: keep the best weights without comparing
+                current = -np.inf
             if current < self.best_mean:
                 self.model.model.set_weights(self.best_weights)
                 self.model.update_target_model_hard()
@@ -110,7 +116,8 @@ class SolveMonitor(Callback):
     # ------------------------------------------------------------------------------------
     @property
     def seconds(self) -> float:
-        return time.perf_counter() - self._start
+        """Seconds of training: until now while ``fit`` runs, then frozen at its end."""
+        return (self._end if self._end is not None else time.perf_counter()) - self._start
 
     def _evaluate(self) -> None:
         started = time.perf_counter()
@@ -136,13 +143,18 @@ class SolveMonitor(Callback):
         if solved and self.solved_at_step is None:
             self.solved_at_step, self.solved_seconds = self.steps, self.seconds
             if self.stop_when_solved:
+                self._stopped_solved = True
                 raise _Solved()
 
     def _closing_line(self) -> str:
-        if self.solved_at_step is not None:
+        if self._stopped_solved:
             return f"Solved after {self.solved_at_step:,} steps in {self.solved_seconds:.1f} s (greedy mean {self.best_mean:.1f})."
         how = "Interrupted" if self.interrupted else "Finished"
-        text = f"{how} after {self.steps:,} steps in {self.seconds:.1f} s without reaching the threshold"
+        text = f"{how} after {self.steps:,} steps in {self.seconds:.1f} s"
+        if self.solved_at_step is not None:
+            text += f"; first solved at step {self.solved_at_step:,} ({self.solved_seconds:.1f} s)"
+        else:
+            text += " without reaching the threshold"
         if self.best_step is not None:
             text += f"; best greedy mean {self.best_mean:.1f} at step {self.best_step:,}"
             if self.restored_best:

@@ -137,3 +137,16 @@ def test_a_check_that_crashes_becomes_a_failed_row(shipped_in, monkeypatch):
     assert not check.ok
     assert "RuntimeError: pygame exploded with two lines" in check.detail
     assert check.fix
+
+
+def test_brief_report_is_one_line_when_ready_and_the_table_when_not(tmp_path, capsys):
+    report = check_setup(brief=True)
+    out = capsys.readouterr().out
+    if report.ok:
+        assert out.count("\n") == 1 and "all 7 checks passed" in out
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    failing = check_setup(brief=True, weights_dir=empty)
+    out = capsys.readouterr().out
+    assert not failing.ok
+    assert "FAIL  Shipped pre-trained weights" in out and "fix:" in out
