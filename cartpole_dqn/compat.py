@@ -25,10 +25,13 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
 6. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
    silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
    warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
-7. Drawing frames: Gymnasium draws CartPole with pygame, which prints
-   ``XDG_RUNTIME_DIR is invalid`` on machines without a desktop session. Frames are only ever
-   drawn off-screen here (``rgb_array``), so SDL's dummy video driver is selected unless the
-   learner chose one.
+7. Drawing: Gymnasium draws CartPole with pygame (SDL). On Linux without a display, SDL
+   prints ``XDG_RUNTIME_DIR is invalid``; the series only draws off-screen (``rgb_array``), so
+   there SDL's dummy video driver is selected. And a ``render_mode="human"`` window crashes
+   the process (a segmentation fault: "the kernel appears to have died") wherever OpenGL is
+   Mesa's software renderer (VMs, WSL, containers, remote desktops), because Mesa then runs
+   on the LLVM copy inside TensorFlow; ``SDL_FRAMEBUFFER_ACCELERATION=0`` avoids that.
+   Both are defaults only: a value the learner set wins.
 
 Two adaptations are not patches but ordinary code elsewhere in the package:
 the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
@@ -58,7 +61,9 @@ def _quiet_tensorflow() -> None:
     if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") == "1":
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     for name in ("tensorflow", "absl", "h5py"):

@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -95,13 +93,8 @@ def record_episode(
     """
     from .envs import make_gymnasium_env
 
-    # Frames are drawn off-screen; without this, pygame looks for a screen on its first
-    # render and prints "error: XDG_RUNTIME_DIR is invalid" on a headless machine.
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    with warnings.catch_warnings():
-        # Gymnasium suggests CartPole-v1; the series keeps the tutorial's v0 on purpose.
-        warnings.filterwarnings("ignore", message=r".*is out of date\. You should consider upgrading")
-        env = make_gymnasium_env(env_id, render_mode="rgb_array")
+    # (cartpole_dqn.compat keeps SDL quiet on headless machines and hides the v0 notice)
+    env = make_gymnasium_env(env_id, render_mode="rgb_array")
     try:
         observation, _info = env.reset(seed=seed)
         env.action_space.seed(seed)

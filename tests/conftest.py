@@ -5,3 +5,17 @@ which keras-rl2 needs); pytest loads this file before any test module, so it hap
 """
 
 import cartpole_dqn  # noqa: F401
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def moved_weights_dir(tmp_path, monkeypatch):
+    """The shipped and default weights locations moved into tmp_path: tests never touch the repo's weights/."""
+    from cartpole_dqn import weights
+
+    folder = tmp_path / "weights"
+    monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
+    monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")
+    return folder

@@ -41,13 +41,9 @@ def one_error_line(stderr: str) -> str:
 
 
 @pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "weights"
-    monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
-    monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
-    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")
+def weights_dir(moved_weights_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    return folder
+    return moved_weights_dir
 
 
 @pytest.fixture

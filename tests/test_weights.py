@@ -38,13 +38,9 @@ def fresh_graph():
 
 
 @pytest.fixture
-def shipped(tmp_path, monkeypatch):
+def shipped(moved_weights_dir):
     """The shipped-weights location moved into tmp_path, so the repository's weights/ is never touched."""
-    folder = tmp_path / "weights"
-    monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
-    monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
-    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")
-    return folder / "dqn_pretrained.h5f"
+    return moved_weights_dir / "dqn_pretrained.h5f"
 
 
 @pytest.fixture
