@@ -137,7 +137,7 @@ class SolveMonitor(Callback):
             recent = self.episode_rewards[-10:]
             recent_text = f"{np.mean(recent):6.1f}" if recent else "     -"
             self._print(
-                f"step {self.steps:>6,} | {self.seconds:6.1f} s | episodes {len(self.episode_rewards):>4} | "
+                f"{self._bar()} step {self.steps:>6,} | {self.seconds:6.1f} s | episodes {len(self.episode_rewards):>4} | "
                 f"training reward (last 10) {recent_text} | greedy test mean {mean:6.1f}"
             )
         if solved and self.solved_at_step is None:
@@ -145,6 +145,12 @@ class SolveMonitor(Callback):
             if self.stop_when_solved:
                 self._stopped_solved = True
                 raise _Solved()
+
+    def _bar(self, width: int = 10) -> str:
+        """``[###-------]``: how much of the step budget of ``fit`` is used."""
+        budget = (getattr(self, "params", None) or {}).get("nb_steps") or 0
+        filled = min(width, round(width * self.steps / budget)) if budget else 0
+        return "[" + "#" * filled + "-" * (width - filled) + "]"
 
     def _closing_line(self) -> str:
         if self._stopped_solved:

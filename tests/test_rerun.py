@@ -224,7 +224,7 @@ LONG_FIT = """\
 monitor = cd.SolveMonitor(eval_every=100, eval_episodes=10, stop_when_solved=False, threshold=float("inf"))
 history = dqn.fit(env, nb_steps=50_000, visualize=False, verbose=0, callbacks=[monitor])
 """
-PROGRESS = re.compile(r"^step +([\d,]+) \|", re.MULTILINE)
+PROGRESS = re.compile(r"^\[[#-]+\] step +([\d,]+) \|", re.MULTILINE)
 
 
 def steps_reported(run: CellRun) -> int:
