@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# Jupyter finds the kernel of this venv before any "python3" kernel installed elsewhere
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
 
 .PHONY: help setup run test unit notebooks lab lint format bench pretrained doctor clean
 
@@ -33,7 +35,7 @@ unit: setup
 	$(BIN)/python -m pytest tests
 
 notebooks: setup
-	CARTPOLE_DQN_SMOKE=1 $(BIN)/python -m pytest --nbval-lax notebooks
+	CARTPOLE_DQN_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks
 
 lab: setup
 	$(BIN)/python -m jupyter lab notebooks/

@@ -40,6 +40,7 @@ def run(path: Path, timeout: int) -> tuple[float, str]:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its start-up notice about TCP
     )
     started = time.perf_counter()
     client.execute()
