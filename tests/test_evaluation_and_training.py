@@ -132,6 +132,9 @@ def test_monitor_progress_lines():
     monitor = SolveMonitor(eval_every=100, eval_episodes=3, stop_when_solved=False, stream=out)
     dqn.fit(env, nb_steps=200, visualize=False, verbose=0, callbacks=[monitor])
     lines = out.getvalue().splitlines()
-    assert [line.split("|")[0].strip() for line in lines[:2]] == ["[#####-----] step    100", "[##########] step    200"]
+    assert [line.split("|")[0].strip() for line in lines[:2]] == [
+        "[#####-----] step    100",
+        "[##########] step    200",
+    ]
     assert "greedy test mean" in lines[0] and lines[-1].startswith("Finished after 200 steps")
     assert [step for step, _ in monitor.evaluations] == [100, 200]
