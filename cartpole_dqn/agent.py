@@ -15,9 +15,9 @@ from rl.memory import SequentialMemory  # noqa: E402
 from rl.policy import BoltzmannQPolicy  # noqa: E402
 from tensorflow.keras.optimizers.legacy import Adam  # noqa: E402
 
-#: The original tutorial's settings. With them, the benchmark (``make bench``) saw seeds need
-#: from 3,500 to 27,000 steps to solve (up to two minutes and more), and some seeds hover
-#: just under the threshold for tens of thousands of steps.
+#: The original tutorial's settings. With them, the benchmark (``scripts/bench_solve.py
+#: --tutorial-settings``) saw ten seeds need from 2,000 to 30,500 steps to solve (up to 115 s),
+#: some hovering just under the threshold for thousands of steps.
 TUTORIAL_LEARNING_RATE = 1e-3
 TUTORIAL_TARGET_MODEL_UPDATE = 1e-2
 TUTORIAL_WARMUP = 10
