@@ -18,17 +18,25 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    input, which hangs a notebook run headless. We turn the question into
    :class:`FileExistsError` with a message that says what to do.
 5. Speed: tf-keras resets a model's metrics after every ``train_on_batch`` with one
-   TensorFlow call per metric variable group (four per DQN training step, about a fifth of
+   TensorFlow call per metric variable group (four per DQN training step, 38% of
    the step's time). :func:`set_fast_metric_reset` makes it one grouped call, with the same
    result (all metric totals and counts back to zero). On by default; the benchmark turns it
    off to measure the difference.
    TensorFlow also runs each operation with one thread (``CARTPOLE_DQN_TF_THREADS``, default 1;
    0 keeps TensorFlow's own choice): the network is tiny, so spreading its operations over
    threads costs more in hand-offs than it saves (measured: about 8% less time per step).
-6. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
+6. Reproducible training. With ``target_model_update < 1`` keras-rl2 adds the soft target
+   update (``target = tau * online + (1 - tau) * target``) to the same TensorFlow step as the
+   optimizer's update of ``online``, with nothing ordering the two: the target network reads
+   the online weights sometimes before and sometimes after the update, so two runs from the
+   same seeds drift apart (seen here: different weights after 3,000 steps in every run; with
+   hard target updates, identical). We build those soft updates after the optimizer's, under
+   a control dependency, so they always read the updated weights and training from a seed
+   repeats exactly on the same machine and stack.
+7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
    silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
    warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
-7. Drawing: Gymnasium draws CartPole with pygame (SDL). On Linux without a display, SDL
+8. Drawing: Gymnasium draws CartPole with pygame (SDL). On Linux without a display, SDL
    prints ``XDG_RUNTIME_DIR is invalid``; the series only draws off-screen (``rgb_array``), so
    there SDL's dummy video driver is selected. And a ``render_mode="human"`` window crashes
    the process (a segmentation fault: "the kernel appears to have died") wherever OpenGL is
@@ -231,6 +239,49 @@ def set_fast_metric_reset(enabled: bool = True) -> None:
     training_v1.Model.reset_metrics = reset_metrics
 
 
+#: soft target updates made by keras-rl2, by target variable: id -> (target, source, tau)
+_SOFT_UPDATES: dict[int, tuple] = {}
+
+
+def _ordered_soft_updates() -> None:
+    import rl.util
+    import tensorflow as tf
+
+    original = getattr(rl.util.get_soft_target_model_updates, "__wrapped__", rl.util.get_soft_target_model_updates)
+
+    def get_soft_target_model_updates(target, source, tau):
+        updates = original(target, source, tau)
+        source_weights = source.trainable_weights + sum([layer.non_trainable_weights for layer in source.layers], [])
+        for (target_weight, _value), source_weight in zip(updates, source_weights, strict=True):
+            _SOFT_UPDATES[id(target_weight)] = (target_weight, source_weight, tau)
+        return updates  # unchanged (variable, value) pairs: other users of the function see no difference
+
+    get_soft_target_model_updates.__wrapped__ = original
+
+    def get_updates(self, params, loss):
+        updates = self.optimizer.get_updates(params=params, loss=loss)
+        ordered = []
+        with tf.control_dependencies(updates):  # read the online weights after the optimizer changed them
+            for update in self.additional_updates:
+                target_weight = update[0]
+                known = _SOFT_UPDATES.get(id(target_weight))
+                if known is not None and known[0] is target_weight:
+                    _, source_weight, tau = known
+                    value = tau * tf.identity(source_weight) + (1.0 - tau) * tf.identity(target_weight)
+                    ordered.append((target_weight, value))
+                else:
+                    ordered.append(update)
+        self.updates = list(updates) + ordered
+        return self.updates
+
+    rl.util.get_soft_target_model_updates = get_soft_target_model_updates
+    rl.util.AdditionalUpdatesOptimizer.get_updates = get_updates
+    for name in ("rl.agents.dqn", "rl.agents.ddpg"):  # they copied the function with `from rl.util import *`
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "get_soft_target_model_updates"):
+            module.get_soft_target_model_updates = get_soft_target_model_updates
+
+
 def apply() -> None:
     """Apply every adaptation listed in the module docstring (idempotent)."""
     global _APPLIED
@@ -253,6 +304,7 @@ def apply() -> None:
     _set_threads(tf)
     _add_keras_version()
     _widen_step_counters()
+    _ordered_soft_updates()
     _no_overwrite_prompt()
     set_fast_metric_reset(True)
     _APPLIED = True

@@ -115,3 +115,36 @@ def test_tensorflow_log_noise_is_off_by_default():
     import logging
 
     assert tf.get_logger().level == logging.ERROR
+
+
+def _train_weights(seed: int, steps: int = 400) -> list[np.ndarray]:
+    cd.reset_session(seed)
+    env = cd.make_env(seed=seed)
+    dqn = cd.compile_agent(cd.build_agent(cd.build_model(4, 2), 2))
+    initial_target = [w.copy() for w in dqn.target_model.get_weights()]
+    dqn.fit(env, nb_steps=steps, visualize=False, verbose=0)
+    target = dqn.target_model.get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(initial_target, target, strict=True))  # soft updates ran
+    return dqn.model.get_weights() + target
+
+
+def test_training_from_a_seed_is_reproducible():
+    # keras-rl2 runs the soft target update in the same TensorFlow step as the optimizer's
+    # update, unordered; compat orders them, so two runs from one seed end bit-identical.
+    first, second = _train_weights(3), _train_weights(3)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = _train_weights(4)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_soft_target_update_follows_the_online_network():
+    # target = tau * online + (1 - tau) * target, once per training step, after the optimizer's update
+    cd.reset_session(0)
+    env = cd.make_env(seed=0)
+    model = cd.build_model(4, 2)
+    dqn = cd.compile_agent(cd.build_agent(model, 2, target_model_update=1.0 - 1e-9), learning_rate=1e-2)
+    dqn.fit(env, nb_steps=50, visualize=False, verbose=0)
+    # with tau ~ 1 the target is the online network as it is after the last update
+    for online, target in zip(model.get_weights(), dqn.target_model.get_weights(), strict=True):
+        np.testing.assert_allclose(target, online, rtol=1e-5, atol=1e-6)
