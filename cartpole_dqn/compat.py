@@ -68,14 +68,18 @@ class KerasVersionError(RuntimeError):
     """TensorFlow was already using Keras 3 when the package was imported."""
 
 
-def _quiet_tensorflow() -> None:
-    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") == "1":
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _drawing_defaults() -> None:
+    """Item 8: SDL settings for pygame, whatever the log settings (the crash guard must always apply)."""
     os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+def _quiet_tensorflow() -> None:
+    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") == "1":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     for name in ("tensorflow", "absl", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -287,6 +291,7 @@ def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
+    _drawing_defaults()
     _quiet_tensorflow()
     _require_keras_2()
     _import_tensorflow_quietly()

@@ -148,3 +148,15 @@ def test_soft_target_update_follows_the_online_network():
     # with tau ~ 1 the target is the online network as it is after the last update
     for online, target in zip(model.get_weights(), dqn.target_model.get_weights(), strict=True):
         np.testing.assert_allclose(target, online, rtol=1e-5, atol=1e-6)
+
+
+def test_drawing_defaults_apply_even_with_verbose_tensorflow():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, cartpole_dqn; print(os.environ.get('SDL_FRAMEBUFFER_ACCELERATION'))"
+    env = {k: v for k, v in os.environ.items() if k != "SDL_FRAMEBUFFER_ACCELERATION"}
+    env["CARTPOLE_DQN_VERBOSE_TF"] = "1"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "0", result.stderr[-500:]
