@@ -58,6 +58,7 @@ import os
 import sys
 import types
 import warnings
+import weakref
 
 __all__ = ["KerasVersionError", "apply", "keras_is_legacy", "set_fast_metric_reset"]
 
@@ -243,8 +244,25 @@ def set_fast_metric_reset(enabled: bool = True) -> None:
     training_v1.Model.reset_metrics = reset_metrics
 
 
-#: soft target updates made by keras-rl2, by target variable: id -> (target, source, tau)
-_SOFT_UPDATES: dict[int, tuple] = {}
+#: soft target updates made by keras-rl2, by target variable: id -> (weak target, weak source, tau).
+#: Weak references only: a strong one would keep every graph built since start-up alive
+#: (each ``reset_session`` leaked about 2 MB, measured over 50 cycles).
+_SOFT_UPDATES: dict[int, tuple[weakref.ref, weakref.ref, float]] = {}
+
+
+def _forget_dead_soft_updates() -> None:
+    """Drop the entries whose variables were freed (their graph was cleared by ``reset_session``)."""
+    for key in [key for key, (target, source, _) in _SOFT_UPDATES.items() if target() is None or source() is None]:
+        del _SOFT_UPDATES[key]
+
+
+def _known_soft_update(target_weight) -> tuple | None:
+    """``(source, tau)`` when keras-rl2 made a soft update of ``target_weight``, else None."""
+    known = _SOFT_UPDATES.get(id(target_weight))
+    if known is None or known[0]() is not target_weight:
+        return None
+    source = known[1]()
+    return None if source is None else (source, known[2])
 
 
 def _ordered_soft_updates() -> None:
@@ -256,8 +274,9 @@ def _ordered_soft_updates() -> None:
     def get_soft_target_model_updates(target, source, tau):
         updates = original(target, source, tau)
         source_weights = source.trainable_weights + sum([layer.non_trainable_weights for layer in source.layers], [])
+        _forget_dead_soft_updates()
         for (target_weight, _value), source_weight in zip(updates, source_weights, strict=True):
-            _SOFT_UPDATES[id(target_weight)] = (target_weight, source_weight, tau)
+            _SOFT_UPDATES[id(target_weight)] = (weakref.ref(target_weight), weakref.ref(source_weight), tau)
         return updates  # unchanged (variable, value) pairs: other users of the function see no difference
 
     get_soft_target_model_updates.__wrapped__ = original
@@ -268,9 +287,9 @@ def _ordered_soft_updates() -> None:
         with tf.control_dependencies(updates):  # read the online weights after the optimizer changed them
             for update in self.additional_updates:
                 target_weight = update[0]
-                known = _SOFT_UPDATES.get(id(target_weight))
-                if known is not None and known[0] is target_weight:
-                    _, source_weight, tau = known
+                known = _known_soft_update(target_weight)
+                if known is not None:
+                    source_weight, tau = known
                     value = tau * tf.identity(source_weight) + (1.0 - tau) * tf.identity(target_weight)
                     ordered.append((target_weight, value))
                 else:

@@ -47,13 +47,6 @@ def test_fit_with_more_than_32767_steps_ends():
     assert rl.core.np.float32 is np.float32  # everything else in rl.core's NumPy is unchanged
 
 
-def test_int16_really_wraps_on_numpy_2_without_the_patch():
-    with np.errstate(over="ignore"):
-        counter = np.int16(32_767)
-        counter += 1
-    assert counter < 0
-
-
 def test_tensorflow_keras_is_keras_2_and_graph_mode():
     assert compat.keras_is_legacy()
     assert not tf.executing_eagerly()  # keras-rl2 switched graph mode on, process-wide
@@ -160,3 +153,21 @@ def test_drawing_defaults_apply_even_with_verbose_tensorflow():
     env["CARTPOLE_DQN_VERBOSE_TF"] = "1"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "0", result.stderr[-500:]
+
+
+def test_reset_session_frees_the_previous_graph():
+    # compat remembers keras-rl2's soft target updates; it must not keep their graph alive
+    import gc
+    import weakref
+
+    cd.reset_session(0)
+    dqn = cd.compile_agent(cd.build_agent(cd.build_model(4, 2), 2))
+    old_graph = weakref.ref(tf.compat.v1.get_default_graph())
+    old_target = weakref.ref(dqn.target_model.trainable_weights[0])
+    assert compat._known_soft_update(old_target()) is not None  # the soft update is known while it lives
+    del dqn
+    cd.reset_session(1)
+    gc.collect()
+    assert old_target() is None and old_graph() is None
+    cd.compile_agent(cd.build_agent(cd.build_model(4, 2), 2))
+    assert all(target() is not None for target, _, _ in compat._SOFT_UPDATES.values())  # dead entries dropped
