@@ -135,19 +135,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .envs import env_sizes, make_gymnasium_env
     from .evaluation import evaluate
-    from .model import build_model
-    from .weights import load_weights, read_weights
+    from .policy import GreedyPolicy
+    from .weights import read_weights
 
-    stored = read_weights(args.weights)
+    stored = read_weights(args.weights)  # read once; evaluated in NumPy, no Keras model
     _check_env_fits(stored, args.env)
-    env = make_gymnasium_env(args.env, render_mode=None)
-    states, actions = env_sizes(env)
-    env.close()
-    hidden = stored.dense_stack()[0][0].shape[1]
-    model = load_weights(build_model(states, actions, hidden=hidden), stored.path)
-    result = evaluate(model, args.env, episodes=args.episodes, seed=args.seed)
+    result = evaluate(GreedyPolicy.from_stored(stored), args.env, episodes=args.episodes, seed=args.seed)
     print(f"{_shown(stored.path)} on {args.env}: {result}")
     return EXIT_OK
 
@@ -155,7 +149,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .envs import make_gymnasium_env
+    from .envs import play_episode
 
     if args.gif is not None:
         gif = Path(args.gif)
@@ -166,37 +160,25 @@ def _play(args: argparse.Namespace) -> int:
     if args.random:
         policy, who = None, "random agent"
     else:
-        from .deploy import load_controller
+        from .policy import GreedyPolicy
         from .weights import read_weights
 
-        _check_env_fits(read_weights(args.weights), args.env)
-        policy = load_controller(args.weights)
-        who = f"greedy agent from {_shown(policy.source)}"
+        stored = read_weights(args.weights)
+        _check_env_fits(stored, args.env)
+        policy = GreedyPolicy.from_stored(stored)
+        who = f"greedy agent from {_shown(stored.path)}"
     print(f"Playing {args.episodes} episode(s) of {args.env} with the {who}:")
-    scores = []
+    scores, frames = [], []
     for k in range(args.episodes):
-        seed = args.seed + k
-        if k == 0 and args.gif is not None:
-            from .plots import record_episode, save_gif
-
-            frames, score = record_episode(policy, args.env, seed)
-            written = save_gif(frames, args.gif)
-        else:
-            env = make_gymnasium_env(args.env, render_mode=None)
-            env.action_space.seed(seed)
-            observation, _ = env.reset(seed=seed)
-            score, done = 0.0, False
-            while not done:
-                action = env.action_space.sample() if policy is None else policy(observation)
-                observation, reward, terminated, truncated, _ = env.step(action)
-                score += float(reward)
-                done = terminated or truncated
-            env.close()
-        scores.append(score)
-        print(f"  episode {k + 1}: score {score:g}")
+        recording = frames if (k == 0 and args.gif is not None) else None
+        scores.append(play_episode(policy, args.env, args.seed + k, frames=recording))
+        print(f"  episode {k + 1}: score {scores[-1]:g}")
     if len(scores) > 1:
         print(f"mean score {np.mean(scores):.1f} over {len(scores)} episodes")
     if args.gif is not None:
+        from .media import save_gif
+
+        written = save_gif(frames, args.gif)
         print(f"Wrote an animation of episode 1 ({len(frames) - 1} steps) to {_shown(written)}")
     return EXIT_OK
 

@@ -19,14 +19,28 @@ call                   old Gym (keras-rl2 expects)  Gymnasium
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["DEFAULT_ENV_ID", "GymAdapter", "EnvironmentSpecError", "make_env", "make_gymnasium_env", "env_sizes"]
+__all__ = [
+    "DEFAULT_ENV_ID",
+    "DEFAULT_THRESHOLD",
+    "GymAdapter",
+    "EnvironmentSpecError",
+    "make_env",
+    "make_gymnasium_env",
+    "env_sizes",
+    "rollout",
+    "play_episode",
+    "record_episode",
+]
 
 DEFAULT_ENV_ID = "CartPole-v0"
+#: The default environment's "solved" bar, from its registration (195 on CartPole-v0).
+DEFAULT_THRESHOLD: float | None = gym.spec(DEFAULT_ENV_ID).reward_threshold
 MAX_RECORDED_FRAMES = 2_000
 
 
@@ -75,7 +89,7 @@ class GymAdapter:
 
     ``render(mode="human")`` (what ``dqn.test(..., visualize=True)`` calls) draws the current
     frame inline when running in a notebook, and keeps the frames of the current episode in
-    ``frames`` so that they can be replayed with :func:`cartpole_dqn.plots.show_animation`.
+    ``frames`` so that they can be replayed with :func:`cartpole_dqn.media.show_animation`.
     """
 
     def __init__(self, env: gym.Env, seed: int | None = None) -> None:
@@ -138,7 +152,7 @@ class GymAdapter:
         return None
 
     def _show_live(self, frame: np.ndarray) -> None:
-        from .plots import in_notebook, png_bytes
+        from .media import in_notebook, png_bytes
 
         if not in_notebook():
             if not self._warned_no_display:
@@ -170,3 +184,102 @@ def make_env(env_id: str = DEFAULT_ENV_ID, seed: int | None = None) -> GymAdapte
     Frames can always be drawn (``render_mode="rgb_array"``); drawing costs nothing until asked for.
     """
     return GymAdapter(make_gymnasium_env(env_id, render_mode="rgb_array"), seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# playing episodes: the one loop every helper uses (evaluation, the random baseline, recordings, the CLI)
+
+#: A batch policy: observations ``(n, states)`` -> one action per row.
+BatchPolicy = Callable[[np.ndarray], Sequence[int]]
+
+
+def rollout(
+    envs: Sequence[gym.Env],
+    seeds: Sequence[int | None],
+    policy: BatchPolicy | None = None,
+    max_steps: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Play one episode in each environment, side by side, and return their scores (summed rewards).
+
+    Episode ``k`` starts with ``envs[k].reset(seed=seeds[k])``. Each step, ``policy`` gets the
+    observations of the episodes still running, stacked, and returns their actions (one
+    forward pass for all of them); ``None`` takes a random action from each environment's
+    action space (seed it first for a reproducible run). An episode ends when it terminates
+    or is truncated, or after ``max_steps`` steps. ``on_step(k)`` is called after the reset and
+    after every step of episode ``k`` (to draw frames, for example).
+    """
+    if len(envs) != len(seeds):
+        raise ValueError(f"rollout needs one seed per environment, got {len(seeds)} seeds for {len(envs)}.")
+    observations = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)]
+    scores = np.zeros(len(envs))
+    alive = list(range(len(envs)))
+    if on_step is not None:
+        for k in alive:
+            on_step(k)
+    steps = 0
+    while alive and (max_steps is None or steps < max_steps):
+        if policy is None:
+            actions = [envs[k].action_space.sample() for k in alive]
+        else:
+            actions = policy(np.stack([observations[k] for k in alive]))
+        still_alive = []
+        for k, action in zip(alive, actions, strict=True):
+            observations[k], reward, terminated, truncated, _ = envs[k].step(int(action))
+            scores[k] += float(reward)
+            if on_step is not None:
+                on_step(k)
+            if not (terminated or truncated):
+                still_alive.append(k)
+        alive = still_alive
+        steps += 1
+    return scores
+
+
+def _one_at_a_time(policy: Callable[[np.ndarray], int] | None) -> BatchPolicy | None:
+    """A batch policy (for :func:`rollout`) from a function observation -> action."""
+    if policy is None:
+        return None
+    return lambda observations: [policy(observation) for observation in observations]
+
+
+def play_episode(
+    policy: Callable[[np.ndarray], int] | None = None,
+    env_id: str = DEFAULT_ENV_ID,
+    seed: int = 0,
+    max_steps: int | None = None,
+    frames: list[np.ndarray] | None = None,
+) -> float:
+    """Play one episode of ``env_id`` from ``reset(seed=seed)`` and return its score.
+
+    ``policy`` maps an observation to an action; ``None`` takes random actions, from the action
+    space seeded with ``seed``, so the same seed gives the same episode. When ``frames`` is a
+    list, every frame is appended to it, starting with the one right after ``reset``.
+    """
+    env = make_gymnasium_env(env_id, render_mode=None if frames is None else "rgb_array")
+    try:
+        env.action_space.seed(seed)
+        on_step = None if frames is None else (lambda _k: frames.append(env.render()))
+        return float(rollout([env], [seed], _one_at_a_time(policy), max_steps, on_step)[0])
+    finally:
+        env.close()
+
+
+def record_episode(
+    policy: Callable[[np.ndarray], int] | None = None,
+    env_id: str = DEFAULT_ENV_ID,
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> tuple[list[np.ndarray], float]:
+    """Play one episode and keep every frame: ``(frames, score)`` (notebook 01).
+
+    ``policy`` maps an observation to an action; ``None`` takes random actions from the
+    action space, seeded with ``seed`` (as is the environment's ``reset``), so the same seed
+    gives the same episode. ``frames`` starts with the picture right after ``reset``, so it
+    holds one frame more than the number of steps. ``score`` is the sum of the rewards.
+    ``max_steps`` stops early; by default the episode runs until it ends (200 steps at most
+    on CartPole-v0).
+    """
+    frames: list[np.ndarray] = []
+    score = play_episode(policy, env_id, seed, max_steps, frames=frames)
+    return frames, score

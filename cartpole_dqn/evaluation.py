@@ -2,29 +2,29 @@
 
 keras-rl2's ``dqn.test`` runs one TensorFlow call per step: 100 CartPole episodes take
 8-15 s on a laptop CPU. :func:`evaluate` plays the same episodes with the network's
-weights in NumPy, all episodes side by side with one batched forward pass per step, and
-takes a fraction of a second. For the same weights and seeds it picks the same actions
-as ``dqn.test`` (greedy: the action with the highest Q-value), so it gives the same scores.
+weights in NumPy (a :class:`~cartpole_dqn.policy.GreedyPolicy`), many episodes side by side
+with one batched forward pass per step, and takes a fraction of a second. For the same weights
+and seeds it picks the same actions as ``dqn.test`` (greedy: the action with the highest
+Q-value), so it gives the same scores.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .envs import DEFAULT_ENV_ID, env_sizes, make_gymnasium_env
+from .envs import DEFAULT_ENV_ID, env_sizes, make_gymnasium_env, play_episode, rollout
+from .policy import GreedyPolicy, as_policy, numpy_forward
 
-__all__ = ["Evaluation", "summarize", "evaluate", "greedy_policy", "numpy_forward", "dense_layers", "random_scores"]
+__all__ = ["Evaluation", "summarize", "evaluate", "greedy_policy", "numpy_forward", "random_scores", "EVAL_BATCH"]
 
-_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-}
+#: At most this many episodes are played side by side: ``evaluate(episodes=10_000_000)`` streams
+#: them in batches instead of making ten million environments at once.
+EVAL_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,50 +77,22 @@ def summarize(scores: Sequence[float], threshold: float | None = None) -> Evalua
     return Evaluation(values, threshold)
 
 
-def _keras_model(agent_or_model):
-    return getattr(agent_or_model, "model", agent_or_model)
+def greedy_policy(agent_or_model) -> GreedyPolicy:
+    """The greedy policy of an agent or Keras model, weights read once, now: ``policy(observation) -> action``."""
+    return GreedyPolicy.from_model(agent_or_model)
 
 
-def dense_layers(agent_or_model) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """The network as ``(kernel, bias, activation)`` triples, read from a Keras model or a DQN agent.
-
-    Supports what this series builds: ``Flatten``, ``Dense`` (and ``InputLayer``/``Activation``-free
-    ``Dense`` stacks). Anything else raises ``TypeError`` with the layer's name.
-    """
-    model = _keras_model(agent_or_model)
-    layers = []
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind in ("Flatten", "InputLayer"):
-            continue
-        if kind != "Dense":
-            raise TypeError(
-                f"The fast evaluator only understands Flatten and Dense layers; {layer.name!r} is a {kind}."
-            )
-        activation = layer.get_config()["activation"]
-        if activation not in _ACTIVATIONS:
-            raise TypeError(f"The fast evaluator does not know the activation {activation!r} of layer {layer.name!r}.")
-        kernel, bias = layer.get_weights()
-        layers.append((kernel.astype(np.float32), bias.astype(np.float32), activation))
-    return layers
-
-
-def numpy_forward(layers: list[tuple[np.ndarray, np.ndarray, str]], observations: np.ndarray) -> np.ndarray:
-    """Q-values for a batch of observations ``(n, states)`` (or ``(n, 1, states)``), in float32."""
-    x = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
-    for kernel, bias, activation in layers:
-        x = _ACTIVATIONS[activation](x @ kernel + bias)
-    return x
-
-
-def greedy_policy(agent_or_model) -> Callable[[np.ndarray], int]:
-    """A function observation -> action that picks the highest Q-value (weights read once, now)."""
-    layers = dense_layers(agent_or_model)
-
-    def act(observation: np.ndarray) -> int:
-        return int(np.argmax(numpy_forward(layers, np.asarray(observation)[None])[0]))
-
-    return act
+def _count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as a whole number of at least ``minimum``, or a clear TypeError/ValueError."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number, got {value!r}.")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}.") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}.")
+    return number
 
 
 def evaluate(
@@ -132,56 +104,53 @@ def evaluate(
 ) -> Evaluation:
     """Greedy score of a Q-network over ``episodes`` episodes, fast.
 
-    Episode ``k`` starts from ``reset(seed=seed + k)``: the same episodes that
-    ``dqn.test(make_env(env_id, seed=seed), nb_episodes=episodes)`` plays, with the same scores.
-    ``max_steps`` defaults to the environment's time limit (200 on CartPole-v0).
+    ``agent_or_model`` is a DQN agent, a Keras model, a :class:`~cartpole_dqn.policy.GreedyPolicy`
+    or the path of a weights file. Episode ``k`` starts from ``reset(seed=seed + k)``: the same
+    episodes that ``dqn.test(make_env(env_id, seed=seed), nb_episodes=episodes)`` plays, with the
+    same scores. ``max_steps`` defaults to the environment's time limit (200 on CartPole-v0).
+    At most :data:`EVAL_BATCH` episodes are played at once.
     """
-    if episodes < 1:
-        raise ValueError(f"episodes must be at least 1, got {episodes}.")
-    layers = dense_layers(agent_or_model)
+    episodes = _count("episodes", episodes)
+    seed = _count("seed", seed, minimum=0)
+    if max_steps is not None:
+        max_steps = _count("max_steps", max_steps)
+    policy = as_policy(agent_or_model)
     first = make_gymnasium_env(env_id, render_mode=None)
-    states, _ = env_sizes(first)
-    if layers[0][0].shape[0] != states:
+    try:
+        states, actions = env_sizes(first)
+        spec = first.spec
+    finally:
+        first.close()
+    if (policy.states, policy.actions) != (states, actions):
         raise ValueError(
-            f"The network takes {layers[0][0].shape[0]} numbers per observation, but {env_id} gives {states}. "
-            "Evaluate it on the environment it was built for."
+            f"The network takes {policy.states} numbers per observation and chooses among {policy.actions} actions, "
+            f"but {env_id} gives {states} and has {actions}. Evaluate it on the environment it was built for."
         )
-    limit = max_steps or (first.spec.max_episode_steps if first.spec else None) or 10_000
-    threshold = first.spec.reward_threshold if first.spec else None
-    # The raw dynamics (no wrappers): the time limit is counted here, exactly like TimeLimit does.
-    envs = [first.unwrapped] + [make_gymnasium_env(env_id, render_mode=None).unwrapped for _ in range(episodes - 1)]
-    observations = np.stack([env.reset(seed=seed + k)[0] for k, env in enumerate(envs)])
-    scores = np.zeros(episodes)
-    alive = np.arange(episodes)
-    for _ in range(limit):
-        actions = np.argmax(numpy_forward(layers, observations[alive]), axis=1)
-        still_alive = []
-        for index, action in zip(alive, actions, strict=True):
-            observation, reward, terminated, truncated, _ = envs[index].step(int(action))
-            scores[index] += reward
-            observations[index] = observation
-            if not (terminated or truncated):
-                still_alive.append(index)
-        alive = np.array(still_alive, dtype=int)
-        if alive.size == 0:
-            break
-    for env in envs:
-        env.close()
-    return Evaluation(scores, threshold)
+    limit = max_steps or (spec.max_episode_steps if spec else None) or 10_000
+    threshold = spec.reward_threshold if spec else None
+    # The raw dynamics (no wrappers): the time limit is counted by rollout, exactly like TimeLimit does.
+    envs = [make_gymnasium_env(env_id, render_mode=None).unwrapped for _ in range(min(episodes, EVAL_BATCH))]
+    scores = []
+    try:
+        for start in range(0, episodes, EVAL_BATCH):
+            batch = envs[: min(EVAL_BATCH, episodes - start)]
+            seeds = [seed + start + k for k in range(len(batch))]
+            scores.append(rollout(batch, seeds, policy.batch_actions, max_steps=limit))
+    finally:
+        for env in envs:
+            env.close()
+    return Evaluation(np.concatenate(scores), threshold)
 
 
 def random_scores(env_id: str = DEFAULT_ENV_ID, episodes: int = 10, seed: int = 0) -> Evaluation:
-    """Scores of a random agent (notebook 01's baseline), reproducible for a given seed."""
+    """Scores of a random agent (notebook 01's baseline), reproducible for a given seed.
+
+    Episode ``k`` is ``play_episode(None, env_id, seed + k)``: the episodes ``python -m cartpole_dqn
+    play --random --seed <seed>`` plays.
+    """
+    episodes = _count("episodes", episodes)
+    seed = _count("seed", seed, minimum=0)
     env = make_gymnasium_env(env_id, render_mode=None)
-    env.action_space.seed(seed)
-    scores = []
-    for k in range(episodes):
-        env.reset(seed=seed + k)
-        score, done = 0.0, False
-        while not done:
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-            score += reward
-            done = terminated or truncated
-        scores.append(score)
+    threshold = env.spec.reward_threshold if env.spec else None
     env.close()
-    return Evaluation(np.array(scores), env.spec.reward_threshold if env.spec else None)
+    return Evaluation(np.array([play_episode(None, env_id, seed + k) for k in range(episodes)]), threshold)

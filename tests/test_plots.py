@@ -1,8 +1,8 @@
-"""Unit tests of cartpole_dqn.plots: frames, GIFs, side-by-side episodes and the two plots."""
+"""Unit tests of cartpole_dqn.media and .plots: frames, GIFs, side-by-side episodes, recordings and the two plots."""
 
 import io
 
-from cartpole_dqn import plots  # importing the package applies its keras-rl2 adaptations
+from cartpole_dqn import media, plots  # importing the package applies its keras-rl2 adaptations
 
 import matplotlib
 import numpy as np
@@ -48,13 +48,13 @@ def close_figures():
 
 
 def test_not_in_notebook_under_pytest():
-    assert plots.in_notebook() is False
+    assert media.in_notebook() is False
 
 
 def test_png_bytes_is_a_downscaled_png():
     frame = np.zeros((400, 600, 3), dtype=np.uint8)
     frame[:, :300] = (255, 0, 0)
-    data = plots.png_bytes(frame, scale=0.5)
+    data = media.png_bytes(frame, scale=0.5)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     image = Image.open(io.BytesIO(data))
     assert image.size == (300, 200)
@@ -63,7 +63,7 @@ def test_png_bytes_is_a_downscaled_png():
 
 def test_png_bytes_rejects_a_frame_that_is_not_rgb():
     with pytest.raises(ValueError, match="height, width, 3"):
-        plots.png_bytes(np.zeros((400, 600), dtype=np.uint8))
+        media.png_bytes(np.zeros((400, 600), dtype=np.uint8))
 
 
 def test_record_episode_random_play_has_one_frame_per_step_plus_the_first():
@@ -99,7 +99,7 @@ def test_record_episode_uses_the_policy_and_stops_at_max_steps():
 def test_save_gif_writes_a_small_rereadable_animation(tmp_path):
     frames, score = plots.record_episode(policy=balance, seed=1)
     assert score >= 150
-    path = plots.save_gif(frames, tmp_path / "sub" / "episode.gif", every=2, scale=0.5)
+    path = media.save_gif(frames, tmp_path / "sub" / "episode.gif", every=2, scale=0.5)
     assert path.exists()
     assert path.stat().st_size < 300_000
     with Image.open(path) as gif:
@@ -111,44 +111,64 @@ def test_save_gif_writes_a_small_rereadable_animation(tmp_path):
     kept = len(frames[::2]) + (len(frames) - 1) % 2
     durations = gif_durations(path)
     assert 1 < len(durations) <= kept
-    assert sum(durations) == (kept - 1) * 40 + plots.FINAL_FRAME_MS
+    assert sum(durations) == (kept - 1) * 40 + media.FINAL_FRAME_MS
 
 
 @pytest.mark.parametrize(("n", "every", "expected"), [(5, 2, 3), (6, 2, 4), (7, 3, 3), (4, 1, 4), (1, 2, 1)])
 def test_save_gif_keeps_every_nth_frame_and_the_last(tmp_path, n, every, expected):
-    path = plots.save_gif(synthetic_frames(n), tmp_path / "x.gif", every=every, scale=1.0)
+    path = media.save_gif(synthetic_frames(n), tmp_path / "x.gif", every=every, scale=1.0)
     with Image.open(path) as gif:
         assert gif.n_frames == expected
         assert gif.size == (60, 40)
         gif.seek(gif.n_frames - 1)
         last = np.asarray(gif.convert("RGB"))
     assert np.array_equal(last, synthetic_frames(n)[-1])
-    assert gif_durations(path) == [40] * (expected - 1) + [plots.FINAL_FRAME_MS]
+    assert gif_durations(path) == [40] * (expected - 1) + [media.FINAL_FRAME_MS]
 
 
 def test_save_gif_without_frames_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
-        plots.save_gif([], tmp_path / "empty.gif")
+        media.save_gif([], tmp_path / "empty.gif")
     assert not (tmp_path / "empty.gif").exists()
 
 
-def test_show_animation_returns_an_inline_gif():
-    from IPython.display import HTML
-    from IPython.display import Image as IPythonImage
+def _display_bundle(obj) -> dict:
+    """What a Jupyter kernel sends for ``obj`` as a cell's result (and what nbconvert later renders)."""
+    from IPython.core.interactiveshell import InteractiveShell
 
-    shown = plots.show_animation(synthetic_frames(4))
-    assert isinstance(shown, IPythonImage)
-    assert shown.data[:6] == b"GIF89a"
-    captioned = plots.show_animation(synthetic_frames(4), caption="random <play>")
-    assert isinstance(captioned, HTML)
-    assert "data:image/gif;base64," in captioned.data
-    assert "random &lt;play&gt;" in captioned.data
+    data, _metadata = InteractiveShell.instance().display_formatter.format(obj)
+    return data
+
+
+def test_show_animation_bundle_has_the_gif_as_html_and_a_png_still():
+    # nbconvert has no image/gif support: a bare GIF output is exported as "<IPython.core.display.Image
+    # object>". HTML carrying the GIF is shown by JupyterLab, Colab and nbconvert; the PNG is the fallback.
+    import base64
+
+    frames = synthetic_frames(4)
+    for caption in (None, "random <play>"):
+        bundle = _display_bundle(media.show_animation(frames, caption=caption))
+        assert {"text/html", "image/png"} <= set(bundle)
+        encoded = bundle["text/html"].split('src="data:image/gif;base64,')[1].split('"')[0]
+        assert base64.b64decode(encoded)[:6] == b"GIF89a"
+        still = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+        assert still.format == "PNG" and still.size == (frames[-1].shape[1] // 2, frames[-1].shape[0] // 2)
+        last = Image.open(io.BytesIO(media.png_bytes(frames[-1])))
+        assert np.array_equal(np.asarray(still), np.asarray(last))  # the still is the last frame
+    assert "random &lt;play&gt;" in bundle["text/html"] and "<figcaption>" in bundle["text/html"]
+
+
+def test_plots_still_offers_the_media_and_recording_names():
+    from cartpole_dqn import envs
+
+    assert plots.save_gif is media.save_gif and plots.show_animation is media.show_animation
+    assert plots.side_by_side is media.side_by_side and plots.record_episode is envs.record_episode
 
 
 def test_side_by_side_holds_the_shorter_episode_greyed():
     left = [np.full((120, 180, 3), (200, 50, 50), dtype=np.uint8) for _ in range(3)]
     right = [np.full((120, 240, 3), (50, 50, 200), dtype=np.uint8) for _ in range(7)]
-    composed = plots.side_by_side(left, right, labels=("a", "b"))
+    composed = media.side_by_side(left, right, labels=("a", "b"))
     assert len(composed) == 7
     height, width, channels = composed[0].shape
     assert (height, channels) == (120, 3) and 420 < width < 430  # two halves and a thin divider
@@ -164,13 +184,13 @@ def test_side_by_side_holds_the_shorter_episode_greyed():
 
 
 def test_side_by_side_fits_the_right_episode_to_the_left_height():
-    composed = plots.side_by_side(synthetic_frames(2, 40, 60), synthetic_frames(2, 80, 120))
+    composed = media.side_by_side(synthetic_frames(2, 40, 60), synthetic_frames(2, 80, 120))
     assert composed[0].shape[0] == 40 and composed[0].shape[1] > 120
 
 
 def test_side_by_side_needs_two_episodes():
     with pytest.raises(ValueError, match="non-empty"):
-        plots.side_by_side([], synthetic_frames(2))
+        media.side_by_side([], synthetic_frames(2))
 
 
 def test_plot_score_histogram_draws_bars_mean_and_threshold():
