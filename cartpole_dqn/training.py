@@ -6,9 +6,12 @@ callback that, every ``eval_every`` steps, scores the greedy agent with the fast
 
 * stops training once the mean reaches the environment's ``reward_threshold`` (195 on
   CartPole-v0) on 100 episodes and again on 200 others (so that a lucky set does not count),
-* keeps the best weights seen and puts them back at the end if training got worse
-  (DQN with a Boltzmann policy can forget what it learned),
-* reports the steps and seconds it took.
+* keeps the best weights seen and, with ``restore_best=True``, puts them back at the end if
+  training got worse (DQN with a Boltzmann policy can forget what it learned),
+* prints one line per check saying what was checked and why training goes on.
+
+Each of these is its own small piece below (:class:`Check`, :func:`check_greedy`,
+:class:`BestWeights`, :func:`progress_line`); the monitor only wires them to keras-rl2's hooks.
 """
 
 from __future__ import annotations
@@ -25,7 +28,85 @@ from .envs import DEFAULT_ENV_ID, env_sizes, make_env
 from .evaluation import evaluate
 from .model import build_model
 
-__all__ = ["SolveMonitor", "TrainingRun", "train"]
+__all__ = ["SolveMonitor", "TrainingRun", "train", "Check", "check_greedy", "BestWeights", "progress_line"]
+
+#: The confirmation plays this many times as many episodes as the first check ...
+CONFIRMATION_FACTOR = 2
+#: ... from seeds this far past the first check's: a prime well above any ``eval_episodes`` used,
+#: so that the confirmation episodes are new ones (seeds ``eval_seed + 7,919 ...``).
+CONFIRMATION_SEED_OFFSET = 7_919
+
+
+@dataclass(frozen=True)
+class Check:
+    """One greedy check during training: the mean on the usual episodes and, if it was high enough,
+    the mean on the confirmation episodes."""
+
+    step: int
+    mean: float
+    episodes: int
+    threshold: float | None
+    confirmation_mean: float | None = None
+    confirmation_episodes: int = 0
+
+    @property
+    def reached(self) -> bool:
+        """The first mean reached the threshold (so a confirmation was played)."""
+        return self.threshold is not None and self.mean >= self.threshold
+
+    @property
+    def solved(self) -> bool:
+        """Both the first mean and the confirmation reached the threshold."""
+        return self.reached and self.confirmation_mean is not None and self.confirmation_mean >= self.threshold
+
+
+def check_greedy(model, env_id: str, episodes: int, seed: int, threshold: float | None, step: int) -> Check:
+    """Score the greedy policy of ``model`` on ``episodes`` episodes from ``seed``; confirm on new ones if solved."""
+    first = evaluate(model, env_id, episodes, seed).mean
+    if threshold is None or first < threshold:
+        return Check(step, first, episodes, threshold)
+    confirmation_episodes = CONFIRMATION_FACTOR * episodes
+    confirmation = evaluate(model, env_id, confirmation_episodes, seed + CONFIRMATION_SEED_OFFSET).mean
+    return Check(step, first, episodes, threshold, confirmation, confirmation_episodes)
+
+
+class BestWeights:
+    """The weights of the best check so far (highest mean on the usual evaluation episodes)."""
+
+    def __init__(self) -> None:
+        self.mean = -np.inf
+        self.step: int | None = None
+        self.weights: list[np.ndarray] | None = None
+
+    def offer(self, check: Check, model) -> None:
+        """Keep a copy of ``model``'s weights when ``check`` beats the best so far."""
+        if check.mean > self.mean:
+            self.mean, self.step = check.mean, check.step
+            self.weights = [w.copy() for w in model.get_weights()]
+
+    def restore(self, dqn) -> None:
+        """Put the best weights back into the agent's network and its target network."""
+        dqn.model.set_weights(self.weights)
+        dqn.update_target_model_hard()
+
+
+def progress_line(check: Check, seconds: float, episode_rewards: list[float], bar: str, stopping: bool) -> str:
+    """One line per check: training so far, what was checked, and why training goes on (or not)."""
+    recent = episode_rewards[-10:]
+    recent_text = f"{np.mean(recent):6.1f}" if recent else "     -"
+    text = (
+        f"{bar} step {check.step:>6,} | {seconds:6.1f} s | episodes {len(episode_rewards):>4} | "
+        f"training reward (last 10) {recent_text} | greedy mean {check.mean:6.1f} on {check.episodes} episodes"
+    )
+    if not check.reached:
+        return text
+    text += (
+        f" ≥ {check.threshold:g} → confirmation on {check.confirmation_episodes} new episodes: "
+        f"{check.confirmation_mean:.1f}"
+    )
+    if not check.solved:
+        return text + ", not yet"
+    return text + (", solved" if stopping else ", solved (training goes on: stop_when_solved=False)")
 
 
 class _Solved(KeyboardInterrupt):
@@ -40,7 +121,9 @@ class SolveMonitor(Callback):
     """Evaluate the greedy agent every ``eval_every`` steps; stop when solved; keep the best weights.
 
     ``stop_when_solved=False`` keeps evaluating (for the learning curve) but trains for the full budget.
-    ``progress=True`` prints one line per evaluation.
+    ``restore_best=False`` leaves the final weights in place (the original tutorial: the agent
+    tested is the one training ended with). ``progress=True`` prints one line per evaluation.
+    ``evaluations`` lists ``(step, mean on the eval_episodes episodes)``; ``checks`` the full :class:`Check` s.
     """
 
     def __init__(
@@ -53,6 +136,7 @@ class SolveMonitor(Callback):
         progress: bool = True,
         threshold: float | None = None,
         stream=None,
+        restore_best: bool = True,
     ) -> None:
         super().__init__()
         if eval_every < 1 or eval_episodes < 1:
@@ -62,6 +146,7 @@ class SolveMonitor(Callback):
         self.eval_episodes = eval_episodes
         self.eval_seed = eval_seed
         self.stop_when_solved = stop_when_solved
+        self.restore_best = restore_best
         self.progress = progress
         self.threshold = threshold
         self.stream = stream
@@ -70,10 +155,8 @@ class SolveMonitor(Callback):
     def _reset(self) -> None:
         self.steps = 0
         self.episode_rewards: list[float] = []
-        self.evaluations: list[tuple[int, float]] = []
-        self.best_mean = -np.inf
-        self.best_step: int | None = None
-        self.best_weights: list[np.ndarray] | None = None
+        self.checks: list[Check] = []
+        self.best = BestWeights()
         self.solved_at_step: int | None = None
         self.solved_seconds: float | None = None
         self.eval_seconds = 0.0
@@ -82,6 +165,29 @@ class SolveMonitor(Callback):
         self._stopped_solved = False
         self._start = time.perf_counter()
         self._end: float | None = None
+
+    # what the notebooks and train() read -------------------------------------------------
+    @property
+    def evaluations(self) -> list[tuple[int, float]]:
+        """``(step, greedy mean)`` of every check, on the same ``eval_episodes`` episodes each time."""
+        return [(check.step, check.mean) for check in self.checks]
+
+    @property
+    def best_mean(self) -> float:
+        return self.best.mean
+
+    @property
+    def best_step(self) -> int | None:
+        return self.best.step
+
+    @property
+    def best_weights(self) -> list[np.ndarray] | None:
+        return self.best.weights
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of training: until now while ``fit`` runs, then frozen at its end."""
+        return (self._end if self._end is not None else time.perf_counter()) - self._start
 
     # keras-rl2 hooks -------------------------------------------------------------------
     def on_train_begin(self, logs=None) -> None:
@@ -96,55 +202,42 @@ class SolveMonitor(Callback):
     def on_step_end(self, step, logs=None) -> None:
         self.steps += 1
         if self.steps % self.eval_every == 0:
-            self._evaluate()
+            self._check()
 
     def on_train_end(self, logs=None) -> None:
         self._end = time.perf_counter()
         self.interrupted = bool((logs or {}).get("did_abort")) and not self._stopped_solved
-        if self.best_weights is not None and not self._stopped_solved:
-            try:
-                current = evaluate(self.model.model, self.env_id, self.eval_episodes, self.eval_seed).mean
-            except KeyboardInterrupt:  # a second interrupt: keep the best weights without comparing
-                current = -np.inf
-            if current < self.best_mean:
-                self.model.model.set_weights(self.best_weights)
-                self.model.update_target_model_hard()
-                self.restored_best = True
+        if self.restore_best and self.best.weights is not None and not self._stopped_solved:
+            self._restore_if_worse()
         if self.progress:
             self._print(self._closing_line())
 
-    # ------------------------------------------------------------------------------------
-    @property
-    def seconds(self) -> float:
-        """Seconds of training: until now while ``fit`` runs, then frozen at its end."""
-        return (self._end if self._end is not None else time.perf_counter()) - self._start
-
-    def _evaluate(self) -> None:
+    # the pieces, wired ------------------------------------------------------------------
+    def _check(self) -> None:
         started = time.perf_counter()
-        result = evaluate(self.model.model, self.env_id, self.eval_episodes, self.eval_seed)
-        mean = result.mean
-        solved = self.threshold is not None and mean >= self.threshold
-        if solved:  # confirm on twice as many episodes it has never been scored on
-            confirm = evaluate(self.model.model, self.env_id, 2 * self.eval_episodes, self.eval_seed + 7_919)
-            solved = confirm.mean >= self.threshold
-            mean = (mean + 2 * confirm.mean) / 3
+        check = check_greedy(
+            self.model.model, self.env_id, self.eval_episodes, self.eval_seed, self.threshold, self.steps
+        )
         self.eval_seconds += time.perf_counter() - started
-        self.evaluations.append((self.steps, mean))
-        if mean > self.best_mean:
-            self.best_mean, self.best_step = mean, self.steps
-            self.best_weights = [w.copy() for w in self.model.model.get_weights()]
+        self.checks.append(check)
+        self.best.offer(check, self.model.model)
         if self.progress:
-            recent = self.episode_rewards[-10:]
-            recent_text = f"{np.mean(recent):6.1f}" if recent else "     -"
-            self._print(
-                f"{self._bar()} step {self.steps:>6,} | {self.seconds:6.1f} s | episodes {len(self.episode_rewards):>4} | "
-                f"training reward (last 10) {recent_text} | greedy test mean {mean:6.1f}"
-            )
-        if solved and self.solved_at_step is None:
+            self._print(progress_line(check, self.seconds, self.episode_rewards, self._bar(), self.stop_when_solved))
+        if check.solved and self.solved_at_step is None:
             self.solved_at_step, self.solved_seconds = self.steps, self.seconds
             if self.stop_when_solved:
                 self._stopped_solved = True
                 raise _Solved()
+
+    def _restore_if_worse(self) -> None:
+        """Put the best weights back if the final ones score lower on the usual evaluation episodes."""
+        try:
+            current = evaluate(self.model.model, self.env_id, self.eval_episodes, self.eval_seed).mean
+        except KeyboardInterrupt:  # a second interrupt: keep the best weights without comparing
+            current = -np.inf
+        if current < self.best.mean:
+            self.best.restore(self.model)
+            self.restored_best = True
 
     def _bar(self, width: int = 10) -> str:
         """``[###-------]``: how much of the step budget of ``fit`` is used."""
@@ -154,17 +247,24 @@ class SolveMonitor(Callback):
 
     def _closing_line(self) -> str:
         if self._stopped_solved:
-            return f"Solved after {self.solved_at_step:,} steps in {self.solved_seconds:.1f} s (greedy mean {self.best_mean:.1f})."
+            last = self.checks[-1]
+            return (
+                f"Solved after {self.solved_at_step:,} steps in {self.solved_seconds:.1f} s (greedy mean "
+                f"{last.mean:.1f} on {last.episodes} episodes, {last.confirmation_mean:.1f} on "
+                f"{last.confirmation_episodes} new ones)."
+            )
         how = "Interrupted" if self.interrupted else "Finished"
         text = f"{how} after {self.steps:,} steps in {self.seconds:.1f} s"
         if self.solved_at_step is not None:
             text += f"; first solved at step {self.solved_at_step:,} ({self.solved_seconds:.1f} s)"
         else:
             text += " without reaching the threshold"
-        if self.best_step is not None:
-            text += f"; best greedy mean {self.best_mean:.1f} at step {self.best_step:,}"
+        if self.best.step is not None:
+            text += f"; best greedy mean {self.best.mean:.1f} at step {self.best.step:,}"
             if self.restored_best:
                 text += " (those weights were put back)"
+            elif not self.restore_best:
+                text += " (the final weights were kept: restore_best=False)"
         return text + "."
 
     def _print(self, text: str) -> None:
@@ -202,12 +302,14 @@ def train(
     callbacks: list | None = None,
     learning_rate: float = DEFAULT_LEARNING_RATE,
     threshold: float | None = None,
+    restore_best: bool = True,
     **agent_kwargs,
 ) -> TrainingRun:
     """Build environment, model and agent from ``seed`` and train for at most ``steps`` steps.
 
     The whole recipe of notebook 03 in one call (used by the command line and the benchmark).
-    ``threshold`` replaces the environment's ``reward_threshold`` as the bar for "solved".
+    ``threshold`` replaces the environment's ``reward_threshold`` as the bar for "solved";
+    ``restore_best=False`` keeps the final weights (see :class:`SolveMonitor`).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
@@ -217,7 +319,13 @@ def train(
     model = build_model(states, actions)
     dqn = compile_agent(build_agent(model, actions, **agent_kwargs), learning_rate)
     monitor = SolveMonitor(
-        env_id, eval_every, eval_episodes, stop_when_solved=stop_when_solved, progress=progress, threshold=threshold
+        env_id,
+        eval_every,
+        eval_episodes,
+        stop_when_solved=stop_when_solved,
+        progress=progress,
+        threshold=threshold,
+        restore_best=restore_best,
     )
     started = time.perf_counter()
     dqn.fit(env, nb_steps=steps, visualize=False, verbose=0, callbacks=[monitor, *(callbacks or [])])

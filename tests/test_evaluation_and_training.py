@@ -44,6 +44,17 @@ def _shipped_agent():
     return dqn
 
 
+def _damaged_policy() -> cd.Controller:
+    """The shipped agent with noise added: episodes of various lengths (the shipped one always plays 200)."""
+    shipped = cd.load_controller()
+    rng = np.random.default_rng(0)
+    for scale in (0.3, 0.6, 1.0, 2.0):
+        policy = cd.Controller(tuple((k + rng.normal(0, scale, k.shape), b, a) for k, b, a in shipped.layers))
+        if len(set(cd.evaluate(policy, episodes=10, seed=4).scores)) > 3:
+            return policy
+    raise AssertionError("no damaged copy of the shipped agent plays episodes of different lengths")
+
+
 def test_fast_evaluator_gives_the_same_scores_as_dqn_test():
     dqn = _shipped_agent()
     # a damaged copy of the solved agent, so that episodes end at different lengths
@@ -60,21 +71,86 @@ def test_fast_evaluator_gives_the_same_scores_as_dqn_test():
     assert len(set(fast.scores)) > 1
 
 
-def test_fast_evaluator_takes_under_a_second_for_100_episodes():
+def test_shipped_agent_plays_every_evaluation_episode_to_the_time_limit():
+    # (how long 100 episodes take is measured by scripts/bench_solve.py, not asserted here)
+    result = cd.evaluate(cd.load_controller(), episodes=100, seed=1)
+    assert result.mean == 200.0 and result.episodes == 100
+
+
+def test_evaluate_accepts_a_policy_a_weights_path_and_a_keras_model_alike():
     dqn = _shipped_agent()
-    cd.evaluate(dqn, episodes=5)  # first call pays for imports
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        result = cd.evaluate(dqn, episodes=100, seed=1)
-        timings.append(time.perf_counter() - started)
-    assert result.mean == 200.0  # every episode runs the full 200 steps: the slowest case
-    assert np.median(timings) < 1.0
+    controller = cd.load_controller()
+    expected = cd.evaluate(dqn, episodes=5, seed=3).scores
+    for source in (dqn.model, controller, str(controller.source)):
+        np.testing.assert_array_equal(cd.evaluate(source, episodes=5, seed=3).scores, expected)
+
+
+def test_evaluate_streams_large_counts_in_batches_with_the_same_scores(monkeypatch):
+    from cartpole_dqn import evaluation
+
+    policy = _damaged_policy()
+    at_once = cd.evaluate(policy, episodes=10, seed=4).scores
+    assert len(set(at_once)) > 1  # episodes of different lengths: an off-by-one in seeds would show
+    made = []
+    original = evaluation.make_gymnasium_env
+
+    def counting(*args, **kwargs):
+        made.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "EVAL_BATCH", 3)
+    monkeypatch.setattr(evaluation, "make_gymnasium_env", counting)
+    np.testing.assert_array_equal(cd.evaluate(policy, episodes=10, seed=4).scores, at_once)
+    assert len(made) == 1 + 3  # one to read the spec, then one batch of 3 environments, reused
+
+
+def test_evaluate_takes_a_deeper_or_wider_network():
+    cd.reset_session(0)
+    from tensorflow.keras.layers import Dense, Flatten
+    from tensorflow.keras.models import Sequential
+
+    model = Sequential([Flatten(input_shape=(1, 4))] + [Dense(n, activation="tanh") for n in (16, 32, 8)] + [Dense(2)])
+    result = cd.evaluate(model, episodes=3)
+    actions = model.predict_on_batch(np.zeros((1, 1, 4), dtype=np.float32)).argmax()
+    assert result.episodes == 3 and cd.greedy_policy(model)(np.zeros(4)) == actions
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"episodes": 0}, ValueError, "episodes must be at least 1, got 0"),
+        ({"episodes": 2.5}, TypeError, "episodes must be a whole number, got float 2.5"),
+        ({"episodes": "10"}, TypeError, "episodes must be a whole number, got str '10'"),
+        ({"max_steps": 0}, ValueError, "max_steps must be at least 1, got 0"),
+        ({"max_steps": -5}, ValueError, "max_steps must be at least 1, got -5"),
+    ],
+)
+def test_evaluate_refuses_bad_counts(options, error, message):
+    with pytest.raises(error, match=message):
+        cd.evaluate(cd.load_controller(), **options)
+
+
+def test_random_scores_refuses_zero_episodes():
+    with pytest.raises(ValueError, match="episodes must be at least 1, got 0"):
+        cd.random_scores(episodes=0)
+
+
+def test_evaluate_refuses_a_network_with_other_actions():
+    # Gymnasium's own message would be an AssertionError about an invalid action, deep in step()
+    cd.reset_session(0)
+    with pytest.raises(ValueError, match="chooses among 3 actions, but CartPole-v0 gives 4 and has 2"):
+        cd.evaluate(cd.build_model(4, 3), episodes=2)
+
+
+def test_max_steps_cuts_episodes_short():
+    assert cd.evaluate(cd.load_controller(), episodes=3, max_steps=50).scores.tolist() == [50.0] * 3
 
 
 def test_evaluator_refuses_a_network_for_another_environment():
     cd.reset_session(0)
-    with pytest.raises(ValueError, match="takes 6 numbers per observation, but CartPole-v0 gives 4"):
+    with pytest.raises(
+        ValueError, match="takes 6 numbers per observation and chooses among 2 actions, but CartPole-v0 gives 4 and"
+    ):
         cd.evaluate(cd.build_model(6, 2), episodes=2)
 
 
@@ -93,7 +169,8 @@ def test_monitor_stops_training_once_solved():
     assert not run.interrupted and len(run.evaluations) == 1
 
 
-def test_monitor_keeps_the_best_weights_when_training_ends_unsolved():
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_monitor_keeps_the_best_weights_when_training_ends_unsolved(restore_best):
     import rl.callbacks
 
     class Collapse(rl.callbacks.Callback):
@@ -114,11 +191,17 @@ def test_monitor_keeps_the_best_weights_when_training_ends_unsolved():
     dqn = cd.compile_agent(cd.build_agent(model, 2), learning_rate=1e-5)
     cd.load_weights(dqn)  # start from the solved, shipped agent
     out = io.StringIO()
-    monitor = SolveMonitor(eval_every=100, eval_episodes=10, threshold=1e9, stream=out)  # never "solved"
+    monitor = SolveMonitor(
+        eval_every=100, eval_episodes=10, threshold=1e9, stream=out, restore_best=restore_best
+    )  # never "solved"
     dqn.fit(env, nb_steps=400, visualize=False, verbose=0, callbacks=[monitor, Collapse()])
     means = dict(monitor.evaluations)
     assert monitor.solved_at_step is None and monitor.best_step in (100, 200)
     assert means[300] < monitor.best_mean and means[400] < monitor.best_mean
+    if not restore_best:  # the tutorial exactly: the final (collapsed) weights stay
+        assert not monitor.restored_best and "restore_best=False" in out.getvalue()
+        assert cd.evaluate(model, episodes=10, seed=monitor.eval_seed).mean == means[400]
+        return
     assert monitor.restored_best
     for kept, now in zip(monitor.best_weights, model.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, now)  # the model holds the best weights seen again
@@ -139,5 +222,55 @@ def test_monitor_progress_lines():
         "[#####-----] step    100",
         "[##########] step    200",
     ]
-    assert "greedy test mean" in lines[0] and lines[-1].startswith("Finished after 200 steps")
+    assert lines[0].endswith("on 3 episodes") and lines[-1].startswith("Finished after 200 steps")
     assert [step for step, _ in monitor.evaluations] == [100, 200]
+
+
+def _check(mean, confirmation=None):
+    from cartpole_dqn.training import Check
+
+    return Check(4_500, mean, 100, 195.0, confirmation, 0 if confirmation is None else 200)
+
+
+def test_progress_line_says_what_was_checked_and_why_training_goes_on():
+    from cartpole_dqn.training import progress_line
+
+    def line(check, stopping=True):
+        return progress_line(check, 12.0, [150.0] * 12, "[#---------]", stopping).split(" | ")[-1]
+
+    assert line(_check(182.3)) == "greedy mean  182.3 on 100 episodes"
+    assert line(_check(196.2, 191.4)) == (
+        "greedy mean  196.2 on 100 episodes ≥ 195 → confirmation on 200 new episodes: 191.4, not yet"
+    )
+    assert line(_check(196.2, 197.0)).endswith("confirmation on 200 new episodes: 197.0, solved")
+    assert line(_check(196.2, 197.0), stopping=False).endswith("solved (training goes on: stop_when_solved=False)")
+
+
+def test_confirmation_plays_new_episodes_and_gates_solved():
+    from cartpole_dqn.training import CONFIRMATION_SEED_OFFSET, check_greedy
+
+    policy = _damaged_policy()
+    first = cd.evaluate(policy, episodes=10, seed=50).mean
+    confirmation = cd.evaluate(policy, episodes=20, seed=50 + CONFIRMATION_SEED_OFFSET).mean
+    below = check_greedy(policy, cd.DEFAULT_ENV_ID, 10, 50, first + 1, step=7)
+    assert (below.mean, below.confirmation_mean, below.reached, below.solved) == (first, None, False, False)
+    bar = min(first, confirmation)
+    met = check_greedy(policy, cd.DEFAULT_ENV_ID, 10, 50, bar, step=7)
+    assert (met.confirmation_mean, met.confirmation_episodes, met.solved) == (confirmation, 20, True)
+    if confirmation < first:  # reached on the first set, not on the new one
+        assert not check_greedy(policy, cd.DEFAULT_ENV_ID, 10, 50, first, step=7).solved
+
+
+def test_train_passes_restore_best_to_the_monitor(monkeypatch):
+    from cartpole_dqn import training
+
+    made = []
+
+    class Recorded(SolveMonitor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(training, "SolveMonitor", Recorded)
+    run = cd.train(steps=100, seed=0, eval_every=100, eval_episodes=3, progress=False, restore_best=False)
+    assert run.steps == 100 and [monitor.restore_best for monitor in made] == [False]
