@@ -1,19 +1,20 @@
-"""The DQN agent from keras-rl2, with the tutorial's settings as defaults (notebook 03)."""
+"""The DQN agent from keras-rl2, with the series' recipe as defaults (notebook 03).
+
+The recipe's settings are written once, here, as constants; ``train``, the command line, the
+benchmark and ``scripts/make_pretrained.py`` (via :func:`describe_recipe`) read them from here.
+(The package's ``__init__`` has already prepared TensorFlow for keras-rl2 when this module loads.)
+"""
 
 from __future__ import annotations
 
 import random
 
-from . import compat
-
-compat.apply()
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from rl.agents import DQNAgent  # noqa: E402  (switches TensorFlow to graph mode)
-from rl.memory import SequentialMemory  # noqa: E402
-from rl.policy import BoltzmannQPolicy  # noqa: E402
-from tensorflow.keras.optimizers.legacy import Adam  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from rl.agents import DQNAgent  # (switches TensorFlow to graph mode)
+from rl.memory import SequentialMemory
+from rl.policy import BoltzmannQPolicy
+from tensorflow.keras.optimizers.legacy import Adam
 
 #: The original tutorial's settings. With them, the benchmark (``scripts/bench_solve.py
 #: --tutorial-settings``) saw ten seeds need from 2,000 to 30,500 steps to solve (up to 115 s),
@@ -30,6 +31,10 @@ DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_TARGET_MODEL_UPDATE = 5e-2
 DEFAULT_WARMUP = TUTORIAL_WARMUP
 
+#: Replay memory size (the tutorial's, unchanged) and the metric compiled into the agent.
+DEFAULT_MEMORY_LIMIT = 50_000
+METRICS = ("mae",)
+
 __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_TARGET_MODEL_UPDATE",
@@ -37,10 +42,11 @@ __all__ = [
     "TUTORIAL_LEARNING_RATE",
     "TUTORIAL_TARGET_MODEL_UPDATE",
     "TUTORIAL_WARMUP",
-    "Adam",
-    "DQNAgent",
+    "DEFAULT_MEMORY_LIMIT",
+    "METRICS",
     "build_agent",
     "compile_agent",
+    "describe_recipe",
     "make_optimizer",
     "reset_session",
     "set_seeds",
@@ -61,7 +67,7 @@ def build_agent(
     model,
     actions: int,
     *,
-    memory_limit: int = 50_000,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
     nb_steps_warmup: int = DEFAULT_WARMUP,
     target_model_update: float = DEFAULT_TARGET_MODEL_UPDATE,
     policy=None,
@@ -86,8 +92,21 @@ def build_agent(
 
 def compile_agent(dqn: DQNAgent, learning_rate: float = DEFAULT_LEARNING_RATE) -> DQNAgent:
     """``dqn.compile(Adam(learning_rate), metrics=["mae"])`` with the legacy Adam keras-rl2 needs (tutorial: 1e-3)."""
-    dqn.compile(make_optimizer(learning_rate), metrics=["mae"])
+    dqn.compile(make_optimizer(learning_rate), metrics=list(METRICS))
     return dqn
+
+
+def describe_recipe(
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    target_model_update: float = DEFAULT_TARGET_MODEL_UPDATE,
+    nb_steps_warmup: int = DEFAULT_WARMUP,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+) -> str:
+    """The agent's recipe in one line, from the constants above (recorded next to saved weights)."""
+    return (
+        f"DQNAgent, BoltzmannQPolicy, SequentialMemory({memory_limit}), warm-up {nb_steps_warmup}, "
+        f"target_model_update {target_model_update:g}, legacy Adam {learning_rate:g}"
+    )
 
 
 def set_seeds(seed: int) -> None:

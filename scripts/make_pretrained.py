@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_mean": result.mean,
             "test_std": result.std,
             "test_min": result.min,
-            "recipe": "notebook 03: DQNAgent, BoltzmannQPolicy, SequentialMemory(50000), warm-up 10, "
-            "target_model_update 5e-2, legacy Adam 3e-3, stop when the greedy mean reaches the target",
+            "recipe": f"notebook 03: {cd.agent.describe_recipe()}, stop when the greedy mean reaches the target",
         },
         _allow_shipped=True,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import cartpole_dqn as cd
 from cartpole_dqn.training import SolveMonitor
