@@ -31,8 +31,9 @@ run: setup
 
 test: unit notebooks
 
+# the unit tests run on two cores (pytest-xdist); worksteal keeps both busy to the end
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 
 notebooks: setup
 	CARTPOLE_DQN_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks
