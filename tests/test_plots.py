@@ -227,3 +227,21 @@ def test_plots_without_data_are_clear_errors():
         plots.plot_rewards([])
     with pytest.raises(ValueError, match="no scores"):
         plots.plot_score_histogram([])
+
+
+def test_no_import_cycle_between_environments_media_and_plots():
+    # envs plays episodes and shows live frames through media; plots builds on both, never the reverse
+    import ast
+    from pathlib import Path
+
+    import cartpole_dqn
+
+    package = Path(cartpole_dqn.__file__).parent
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((package / f"{module}.py").read_text(encoding="utf-8"))
+        return {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+    assert "plots" not in imported("envs") | imported("media")
+    assert "envs" not in imported("media")
+    assert {"envs", "media"} <= imported("plots")
