@@ -273,3 +273,35 @@ def test_train_passes_restore_best_to_the_monitor(monkeypatch):
     monkeypatch.setattr(training, "SolveMonitor", Recorded)
     run = cd.train(steps=100, seed=0, eval_every=100, eval_episodes=3, progress=False, restore_best=False)
     assert run.steps == 100 and [monitor.restore_best for monitor in made] == [False]
+
+
+def test_cli_evaluate_reads_the_weights_once_and_builds_no_keras_model(monkeypatch, capsys):
+    from cartpole_dqn import cli, model, weights
+
+    reads = []
+    original = weights.read_weights
+
+    def counted(path=None):
+        reads.append(path)
+        return original(path)
+
+    def no_keras(*args, **kwargs):
+        raise AssertionError("cli evaluate built a Keras model")
+
+    monkeypatch.setattr(weights, "read_weights", counted)
+    monkeypatch.setattr(model, "build_model", no_keras)
+    assert cli.main(["evaluate", "--episodes", "3", "--seed", "5"]) == 0
+    assert len(reads) == 1
+    printed = capsys.readouterr().out
+    assert "3 episodes: mean 200.0" in printed
+
+
+def test_cli_play_scores_match_the_rollout_of_the_same_seeds(capsys):
+    from cartpole_dqn import cli
+    from cartpole_dqn.envs import play_episode
+
+    assert cli.main(["play", "--random", "--episodes", "3", "--seed", "11"]) == 0
+    printed = capsys.readouterr().out
+    expected = [play_episode(None, seed=11 + k) for k in range(3)]
+    assert [f"episode {k + 1}: score {score:g}" in printed for k, score in enumerate(expected)] == [True] * 3
+    assert cd.random_scores(episodes=3, seed=11).scores.tolist() == expected  # one random baseline
