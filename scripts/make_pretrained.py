@@ -39,11 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     if not result.solved:
         print("Not solved: the shipped weights were left as they were. Try another --seed.", file=sys.stderr)
         return 1
-    cd.save_weights(
+    cd.weights._save_shipped(  # the one writer of the shipped agent
         run.dqn,
-        SHIPPED_WEIGHTS,
-        overwrite=True,
-        metadata={
+        {
             "env_id": cd.DEFAULT_ENV_ID,
             "seed": args.seed,
             "steps_trained": run.steps,
@@ -58,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             "recipe": "notebook 03: DQNAgent, BoltzmannQPolicy, SequentialMemory(50000), warm-up 10, "
             "target_model_update 5e-2, legacy Adam 3e-3, stop when the greedy mean reaches the target",
         },
-        _allow_shipped=True,
+        SHIPPED_WEIGHTS,
     )
     print(f"saved {SHIPPED_WEIGHTS}")
     return 0

@@ -164,6 +164,6 @@ def test_doctor_exit_code_follows_the_checks(weights_dir, capsys):
     assert cli.main(["doctor"]) == 1  # no shipped weights in the tmp folder
     assert "FAIL  Shipped pre-trained weights" in capsys.readouterr().out
     reset_session()
-    weights.save_weights(build_model(4, 2), weights_dir / "dqn_pretrained.h5f", _allow_shipped=True)
+    weights._save_shipped(build_model(4, 2), {}, weights_dir / "dqn_pretrained.h5f")
     assert cli.main(["doctor"]) == 0
     assert "All 7 checks passed" in capsys.readouterr().out

@@ -26,7 +26,7 @@ def shipped_in(tmp_path, monkeypatch):
 
     def ship():
         reset_session()
-        return weights.save_weights(build_model(4, 2), folder / "dqn_pretrained.h5f", _allow_shipped=True)
+        return weights._save_shipped(build_model(4, 2), {}, folder / "dqn_pretrained.h5f")
 
     return folder, ship
 
