@@ -121,7 +121,11 @@ def _pip(*requirements: str) -> str:
     if where == "conda":
         return f"In the active conda environment run `python -m pip install {quoted}`."
     if where == "venv":
-        return f"Run `{shown(sys.executable)} -m pip install {quoted}`."
+        try:
+            python = str(Path(sys.executable).absolute().relative_to(Path.cwd()))
+        except ValueError:
+            python = sys.executable
+        return f"Run `{python} -m pip install {quoted}`."
     return f"Run `make setup` in the project folder (it makes a venv), or `python -m pip install {quoted}`."
 
 
@@ -145,12 +149,24 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 def _marker_holds(marker: str) -> bool:
+    """Evaluate an environment marker; without ``packaging``, the ``python_version`` ones requirements.txt uses."""
     try:
         from packaging.markers import Marker
 
         return Marker(marker).evaluate()
-    except Exception:  # noqa: BLE001 - packaging missing or odd marker: keep the pin
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - an odd marker: keep the pin
         return True
+    match = re.fullmatch(r"python_(full_)?version\s*(<=|>=|==|!=|<|>)\s*[\"']([\d.]+)[\"']", marker)
+    if not match:
+        return True
+    here = sys.version_info[:3] if match.group(1) else sys.version_info[:2]
+    wanted = tuple(int(part) for part in match.group(3).split("."))
+    here = tuple(here)[: len(wanted)] if match.group(1) else tuple(here)
+    return {"<": here < wanted, "<=": here <= wanted, ">": here > wanted, ">=": here >= wanted}.get(
+        match.group(2), here == wanted if match.group(2) == "==" else here != wanted
+    )
 
 
 def _canonical(name: str) -> str:
@@ -210,7 +226,14 @@ def _libraries(pins: dict[str, str]) -> Check:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                if module == "tensorflow" and module not in sys.modules:
+                    from .compat import _import_tensorflow_quietly  # its C++ start-up lines kept off the terminal
+
+                    _import_tensorflow_quietly()
                 importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in _NEEDED:  # else: reported as missing on its own row
+                broken.append(f"{distribution} (needs {exc.name}, which is missing)")
         except Exception as exc:  # noqa: BLE001 - a broken install: report it
             text = " ".join(str(exc).split())[:100] or type(exc).__name__
             broken.append(f"{distribution} ({type(exc).__name__}: {text})")
@@ -280,7 +303,7 @@ def _keras_2() -> Check:
             "TensorFlow is using Keras 3, which keras-rl2 cannot use",
             f"{restart_advice()} and run `import cartpole_dqn` before anything imports tensorflow or keras.",
         )
-    return Check(name, True, f"tensorflow.keras is tf-keras {tf.keras.__version__}")
+    return Check(name, True, f"tensorflow.keras is tf-keras {_installed('tf-keras') or tf.keras.__name__}")
 
 
 def _gymnasium_api(env_id: str) -> Check:
@@ -431,7 +454,7 @@ def _run(name: str, check: Callable[[], Check]) -> Check:
             name,
             False,
             f"the check itself failed: {type(exc).__name__}: {text}",
-            "See the rows above for a missing or broken library; " + _pip("-r requirements.txt"),
+            "Fix the rows above first (a missing or broken library), then run the check again.",
         )
 
 
@@ -451,6 +474,9 @@ def check_setup(
     ``requirements`` and ``weights_dir`` default to the project's ``requirements.txt`` and
     ``weights/`` folder (or ``CARTPOLE_DQN_WEIGHTS_DIR``).
     """
+    if "tensorflow" not in sys.modules:  # as `import cartpole_dqn` would, had it got that far
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     requirements_file = Path(requirements) if requirements is not None else settings.PROJECT_ROOT / "requirements.txt"
     folder = Path(weights_dir) if weights_dir is not None else _shipped_folder()
     pins = _pins(requirements_file)

@@ -529,10 +529,11 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
 def _write_problem(prefix: Path, exc: OSError) -> str:
     """What an ``OSError`` met while writing means for a learner, in a few words."""
     number = getattr(exc, "errno", None)
+    blocking = next((p for p in prefix.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"{shown(blocking)} is a file, not a folder; choose a path inside a folder"
     if number == errno.ENAMETOOLONG:
         return f"the name {prefix.name!r} is too long for this filesystem; choose a shorter one"
-    if number == errno.ENOTDIR:
-        return "part of that path is a file, not a folder; choose a path inside a folder"
     if number in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "that folder is read-only for you; choose a folder you can write to, or fix its permissions"
     if number in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
