@@ -160,19 +160,21 @@ def _train(args: argparse.Namespace) -> int:
 def _train_and_save(args: argparse.Namespace, path: Path) -> int:
     """Train, test and save; once training has ended, Ctrl+C and SIGTERM wait until the agent is saved."""
     from .checkpoints import signals_deferred
-    from .evaluation import evaluate
     from .training import train
-    from .weights import WeightsError, save_weights
 
     print(
         f"Training a DQN agent on {args.env} for at most {args.steps:,} steps (seed {args.seed}); Ctrl+C stops early."
     )
     run = train(steps=args.steps, seed=args.seed, env_id=args.env, progress=True)
     with signals_deferred():
-        return _test_and_save(args, path, run, evaluate, save_weights, WeightsError)
+        return _test_and_save(args, path, run)
 
 
-def _test_and_save(args: argparse.Namespace, path: Path, run, evaluate, save_weights, weights_error) -> int:
+def _test_and_save(args: argparse.Namespace, path: Path, run) -> int:
+    """Test the trained agent greedily and save it; if the save fails, save it elsewhere and say where."""
+    from .evaluation import evaluate
+    from .weights import WeightsError, save_weights
+
     result = evaluate(run.model, args.env, episodes=100, seed=0)
     metadata = {
         "env_id": args.env,
@@ -188,7 +190,7 @@ def _test_and_save(args: argparse.Namespace, path: Path, run, evaluate, save_wei
     print(f"Greedy test: {result}")
     try:
         saved = save_weights(run.dqn, path, overwrite=args.overwrite, metadata=metadata)
-    except weights_error as exc:
+    except WeightsError as exc:
         rescued, reason = _rescue(run.dqn, path, metadata)
         where = (
             f"The trained agent was saved to {_shown(rescued)} instead."

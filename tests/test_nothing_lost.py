@@ -239,3 +239,38 @@ def test_every_error_type_of_the_package_shares_one_base():
 
     for error in (WeightsError, envs.EnvironmentSpecError, compat.KerasVersionError, SetupError):
         assert issubclass(error, CartPoleDQNError)
+
+
+def test_sigterm_during_the_renames_waits_until_the_save_is_complete(tmp_path, monkeypatch):
+    import signal
+
+    old = build_model(4, 2)
+    path = save_weights(old, tmp_path / "agent.h5f")
+    new = build_model(4, 2)
+    real_replace, calls = os.replace, []
+
+    def terminated_midway(src, dst):
+        calls.append(dst)
+        if len(calls) == 4:  # the old files are being moved aside
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_replace(src, dst)
+
+    def like_the_cli(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, like_the_cli)
+    try:
+        monkeypatch.setattr(os, "replace", terminated_midway)
+        with pytest.raises(KeyboardInterrupt):
+            save_weights(new, path, overwrite=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        monkeypatch.undo()
+    assert len(calls) == 8  # every rename ran before the signal was delivered
+    fresh = load_weights(build_model(4, 2), path)
+    assert np.array_equal(fresh.predict(STATES, verbose=0), new.predict(STATES, verbose=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "agent.h5f.data-00000-of-00001",
+        "agent.h5f.index",
+        "agent.json",
+    ]
