@@ -13,55 +13,101 @@ module             what it holds                                                
 ``evaluation``     score summaries, the fast greedy evaluator                       01, 03
 ``training``       ``SolveMonitor`` (stop when solved), ``train``                   03
 ``weights``        saving and loading weights with clear errors                     03, 04
+``checkpoints``    the files of a saved agent: locks, staging, atomic renames      03, 04
 ``deploy``         ``load_controller``: observation -> action, NumPy only           04
 ``plots``          histograms, reward curves, inline animations, GIFs               01, 03
-``doctor``         ``check_setup``: is this machine ready?                          all
+``doctor``         ``check_setup``: is this machine ready? (standard library only)  all
+``cli``            ``python -m cartpole_dqn train | evaluate | play | doctor``      -
 =================  =============================================================  ========
+
+A setup that lacks a library (keras-rl2, Gymnasium, TensorFlow, ...) or has a broken one can
+still ``import cartpole_dqn`` and run ``cartpole_dqn.check_setup()`` or ``python -m cartpole_dqn
+doctor``, which list every missing piece with its fix; any other helper then raises
+:class:`~cartpole_dqn.errors.SetupError` saying what is missing. Keras 3 already loaded is
+different: that raises :class:`~cartpole_dqn.compat.KerasVersionError` at once (restart first).
 """
 
-from . import compat
+from __future__ import annotations
 
-compat.apply()
+import os
+import sys
 
-from . import settings  # noqa: E402
-from .agent import Adam, DQNAgent, build_agent, compile_agent, make_optimizer, reset_session, set_seeds  # noqa: E402
-from .deploy import Controller, load_controller  # noqa: E402
-from .doctor import check_setup, print_report  # noqa: E402
-from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env  # noqa: E402
-from .evaluation import Evaluation, evaluate, greedy_policy, random_scores, summarize  # noqa: E402
-from .model import build_model  # noqa: E402
-from .plots import (  # noqa: E402
-    plot_rewards,
-    plot_score_histogram,
-    record_episode,
-    save_gif,
-    show_animation,
-    side_by_side,
-)
-from .settings import SMOKE  # noqa: E402
-from .training import SolveMonitor, TrainingRun, train  # noqa: E402
-from .weights import (  # noqa: E402
-    SHIPPED_WEIGHTS,
-    WeightsCorruptError,
-    WeightsError,
-    WeightsMismatchError,
-    WeightsNotFoundError,
-    load_weights,
-    save_weights,
-)
+from . import compat, settings
+from .doctor import check_setup, print_report
+from .errors import CartPoleDQNError, SetupError, describe_setup_problem
 
-__version__ = "1.0.0"
+
+def _version() -> str:
+    """The installed distribution's version (one source: pyproject.toml)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("cartpole-dqn")
+    except metadata.PackageNotFoundError:  # run from a copy that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
+
+
+def _started_from_the_command_line() -> bool:
+    """``python -m cartpole_dqn`` (argv[0] is "-m" while the package loads) or the ``cartpole-dqn`` script."""
+    first = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return first == "-m" or first.startswith("cartpole-dqn")
+
+
+#: Why the stack could not be prepared (a missing or broken library), or None when it is ready.
+_SETUP_PROBLEM: BaseException | None = None
+try:
+    compat.apply()  # before anything below imports TensorFlow
+    # One line per module; each name imported here is also listed in __all__.
+    from .agent import build_agent, compile_agent, make_optimizer, reset_session, set_seeds
+    from .deploy import Controller, load_controller
+    from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env
+    from .evaluation import Evaluation, evaluate, greedy_policy, random_scores, summarize
+    from .model import build_model
+    from .plots import plot_rewards, plot_score_histogram, record_episode, save_gif, show_animation, side_by_side
+    from .settings import SMOKE
+    from .training import SolveMonitor, TrainingRun, train
+    from .weights import (
+        SHIPPED_WEIGHTS,
+        WeightsCorruptError,
+        WeightsError,
+        WeightsMismatchError,
+        WeightsNotFoundError,
+        load_weights,
+        save_weights,
+    )
+except compat.KerasVersionError:
+    raise
+except KeyboardInterrupt:
+    if _started_from_the_command_line():  # Ctrl+C while TensorFlow loads: stop quietly
+        raise SystemExit(130) from None
+    raise
+except Exception as exc:  # noqa: BLE001 - kept, and reported by the doctor and by SetupError
+    _SETUP_PROBLEM = exc
+
+
+def __getattr__(name: str):
+    """Only reached for a helper that could not be loaded: say what is missing instead of AttributeError."""
+    if name in __all__ and _SETUP_PROBLEM is not None:
+        raise SetupError(
+            f"cartpole_dqn.{name} cannot be used: {describe_setup_problem(_SETUP_PROBLEM)} "
+            "Run `python -m cartpole_dqn doctor` (or cartpole_dqn.check_setup()) to see every missing piece and its fix."
+        ) from _SETUP_PROBLEM
+    raise AttributeError(f"module 'cartpole_dqn' has no attribute {name!r}")
+
 
 __all__ = [
-    "Adam",
+    "CartPoleDQNError",
     "Controller",
     "DEFAULT_ENV_ID",
-    "DQNAgent",
     "EnvironmentSpecError",
     "Evaluation",
     "GymAdapter",
     "SHIPPED_WEIGHTS",
     "SMOKE",
+    "SetupError",
     "SolveMonitor",
     "TrainingRun",
     "WeightsCorruptError",

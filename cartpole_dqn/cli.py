@@ -1,25 +1,35 @@
 """The command line: ``python -m cartpole_dqn train | evaluate | play | doctor`` (also ``cartpole-dqn``).
 
 Every known mistake (missing or damaged weights, an unknown environment, a file that
-already exists, a bad option) ends with one ``error: ...`` line on stderr and exit code 2,
-never a traceback. Ctrl+C ends with exit code 130.
+already exists, a bad option, a missing library) ends with one ``error: ...`` line on stderr
+and exit code 2; a programming error still shows its traceback. Ctrl+C ends with exit code
+130 and SIGTERM with 143; during training both stop it early and save what was reached.
+``doctor`` runs even when TensorFlow, keras-rl2 or Gymnasium are missing (this module imports
+only the standard library at the top).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import re
+import signal
 import sys
+import tempfile
+from datetime import datetime
 from pathlib import Path
 
-from . import weights as _weights
-from .compat import KerasVersionError
-from .envs import DEFAULT_ENV_ID, EnvironmentSpecError
-from .weights import WeightsError
+from .errors import CartPoleDQNError, SetupError, describe_setup_problem, whole_number
+from .paths import shown
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+_shown = shown  # the name the command bodies use
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl+C so that a training stops early and saves what it reached."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,17 +53,21 @@ class _HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+#: ``50000``, ``50_000`` or ``50,000`` (commas only between groups of three digits: ``1,2`` is refused).
+_WHOLE_NUMBER = re.compile(r"\d{1,3}(,\d{3})+|\d+(_\d+)*")
+
+
 def _whole_number(minimum: int):
     """An argparse type: a whole number of at least ``minimum`` (``50_000`` and ``50,000`` accepted)."""
 
     def parse(text: str) -> int:
+        if not _WHOLE_NUMBER.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(f"expected a whole number such as 50000 or 50,000, got {text!r}")
+        value = int(text.strip().replace("_", "").replace(",", ""))
         try:
-            value = int(text.replace("_", "").replace(",", ""))
+            return whole_number(value, "it", "this option", minimum)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}") from None
 
     return parse
 
@@ -62,11 +76,26 @@ _positive_int = _whole_number(1)
 _seed = _whole_number(0)
 
 
-def _shown(path: Path) -> str:
+def _weights_path(text: str) -> Path:
+    """An argparse type: a weights path, refused when empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a file name such as weights/dqn_weights.h5f")
+    return Path(text)
+
+
+def _gif_path(text: str) -> str:
+    """An argparse type: a file name ending in .gif."""
+    if Path(text).suffix.lower() != ".gif" or not Path(text).stem:
+        raise argparse.ArgumentTypeError(f"--gif needs a file name ending in .gif, got {text!r}")
+    return text
+
+
+def _default_env_id() -> str | None:
     try:
-        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        from .envs import DEFAULT_ENV_ID
+    except Exception:  # noqa: BLE001 - Gymnasium missing: only `doctor` can run, and it needs no default
+        return None
+    return DEFAULT_ENV_ID
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,7 +104,7 @@ def _shown(path: Path) -> str:
 
 def _check_env_fits(stored, env_id: str) -> None:
     """A clear message when weights trained on one environment are used on another."""
-    from .envs import env_sizes, make_gymnasium_env
+    from .envs import EnvironmentSpecError, env_sizes, make_gymnasium_env
 
     env = make_gymnasium_env(env_id, render_mode=None)
     try:
@@ -85,29 +114,67 @@ def _check_env_fits(stored, env_id: str) -> None:
     stack = stored.dense_stack()
     saved = (stack[0][0].shape[0], stack[-1][0].shape[1])
     if saved != (states, actions):
-        raise ValueError(
+        raise EnvironmentSpecError(
             f"The weights at {_shown(stored.path)} take {saved[0]} numbers and choose among {saved[1]} actions, "
             f"but {env_id} has {states} and {actions}. Use them on the environment they were trained on, "
             f"or train for {env_id} with `train --env {env_id}`."
         )
 
 
+def _rescue(dqn, failed: Path, metadata: dict) -> tuple[Path | None, str]:
+    """Save a trained agent that could not be saved at ``failed`` somewhere else; ``(path or None, last reason)``."""
+    from . import weights
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{failed.name.removesuffix('.h5f')[:60] or 'dqn_weights'}-rescued-{stamp}.h5f"
+    reason = ""
+    for folder in (weights.DEFAULT_WEIGHTS.parent, Path.home() / "cartpole_dqn_rescued", Path(tempfile.gettempdir())):
+        try:
+            return weights.save_weights(dqn, folder / name, metadata={**metadata, "rescued_from": str(failed)}), ""
+        except weights.WeightsError as exc:
+            reason = " ".join(str(exc).split())
+    return None, reason
+
+
 def _train(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
-    from .training import train
-    from .weights import check_save_path, save_weights
+    from .checkpoints import ReservationBusy, training_reservation
+    from .weights import _WeightsExistError, check_save_path
 
     try:  # fail now, not after training
         path = check_save_path(args.weights, overwrite=args.overwrite)
-    except FileExistsError:
-        raise FileExistsError(
+    except _WeightsExistError:
+        raise _WeightsExistError(
             f"Weights already exist at {_shown(args.weights)}; pass --overwrite to replace them, "
             "or choose another name with --weights."
         ) from None
+    try:
+        with training_reservation(path):
+            return _train_and_save(args, path)
+    except ReservationBusy:
+        raise CartPoleDQNError(
+            f"Another training is running that will save to {_shown(path)}; wait until it has finished, "
+            "or choose another name with --weights."
+        ) from None
+
+
+def _train_and_save(args: argparse.Namespace, path: Path) -> int:
+    """Train, test and save; once training has ended, Ctrl+C and SIGTERM wait until the agent is saved."""
+    from .checkpoints import signals_deferred
+    from .training import train
+
     print(
         f"Training a DQN agent on {args.env} for at most {args.steps:,} steps (seed {args.seed}); Ctrl+C stops early."
     )
     run = train(steps=args.steps, seed=args.seed, env_id=args.env, progress=True)
+    with signals_deferred():
+        return _test_and_save(args, path, run)
+
+
+def _test_and_save(args: argparse.Namespace, path: Path, run) -> int:
+    """Test the trained agent greedily and save it; if the save fails, save it elsewhere and say where."""
+    from .evaluation import evaluate
+    from .weights import WeightsError, save_weights
+
     result = evaluate(run.model, args.env, episodes=100, seed=0)
     metadata = {
         "env_id": args.env,
@@ -120,17 +187,27 @@ def _train(args: argparse.Namespace) -> int:
         "test_episodes": result.episodes,
         "made_with": "python -m cartpole_dqn train",
     }
-    saved = save_weights(run.dqn, path, overwrite=args.overwrite, metadata=metadata)
     print(f"Greedy test: {result}")
+    try:
+        saved = save_weights(run.dqn, path, overwrite=args.overwrite, metadata=metadata)
+    except WeightsError as exc:
+        rescued, reason = _rescue(run.dqn, path, metadata)
+        where = (
+            f"The trained agent was saved to {_shown(rescued)} instead."
+            if rescued
+            else f"It could not be saved anywhere else either ({reason})."
+        )
+        raise CartPoleDQNError(f"{' '.join(str(exc).split())} {where}") from None
     print(
         f"Saved the weights to {_shown(saved)} (check them with: python -m cartpole_dqn evaluate --weights {_shown(saved)})"
     )
     if run.interrupted:
+        how = "SIGTERM" if _TERMINATED else "Ctrl+C"
         print(
-            f"Training was stopped with Ctrl+C after {run.steps:,} steps; the weights it had reached were saved.",
+            f"Training was stopped with {how} after {run.steps:,} steps; the weights it had reached were saved.",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if _TERMINATED else EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -153,8 +230,6 @@ def _play(args: argparse.Namespace) -> int:
 
     if args.gif is not None:
         gif = Path(args.gif)
-        if gif.suffix.lower() != ".gif":
-            raise ValueError(f"--gif needs a file name ending in .gif, got {args.gif!r}.")
         if gif.exists() and not args.overwrite:
             raise FileExistsError(f"{_shown(gif)} already exists; pass --overwrite or choose another name with --gif.")
     if args.random:
@@ -218,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     def env_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--env", default=DEFAULT_ENV_ID, metavar="ID", help="Gymnasium environment id")
+        sub.add_argument("--env", default=_default_env_id(), metavar="ID", help="Gymnasium environment id")
 
     def seed_option(sub: argparse.ArgumentParser, what: str) -> None:
         sub.add_argument("--seed", type=_seed, default=0, help=what)
@@ -234,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed_option(train, "random seed of the weights, the replay memory, exploration and the environment")
     env_option(train)
     train.add_argument(
-        "--weights", type=Path, default=_weights.DEFAULT_WEIGHTS, metavar="PATH", help="where to save the weights"
+        "--weights",
+        type=_weights_path,
+        default=None,
+        metavar="PATH",
+        help="where to save the weights (default: weights/dqn_weights.h5f)",
     )
     train.add_argument("--overwrite", action="store_true", help="replace weights that already exist at --weights")
     train.set_defaults(handler=_train)
@@ -246,7 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Q-value), then print the mean score and whether the environment counts as solved.",
     )
     evaluate.add_argument(
-        "--weights", type=Path, default=_weights.SHIPPED_WEIGHTS, metavar="PATH", help="weights to load"
+        "--weights",
+        type=_weights_path,
+        default=None,
+        metavar="PATH",
+        help="weights to load (default: the shipped agent, weights/dqn_pretrained.h5f)",
     )
     evaluate.add_argument("--episodes", type=_positive_int, default=100, help="number of episodes")
     seed_option(evaluate, "seed of the first episode (episode k uses seed + k)")
@@ -260,14 +343,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--gif write an animated GIF of the first episode.",
     )
     play.add_argument(
-        "--weights", type=Path, default=_weights.SHIPPED_WEIGHTS, metavar="PATH", help="weights of the agent"
+        "--weights",
+        type=_weights_path,
+        default=None,
+        metavar="PATH",
+        help="weights of the agent (default: the shipped agent, weights/dqn_pretrained.h5f)",
     )
     play.add_argument("--random", action="store_true", help="take random actions instead (no weights needed)")
     play.add_argument("--episodes", type=_positive_int, default=3, help="number of episodes")
     seed_option(play, "seed of the first episode (episode k uses seed + k)")
     env_option(play)
     play.add_argument(
-        "--gif", metavar="PATH", default=None, help="write an animation of the first episode to this .gif file"
+        "--gif",
+        metavar="PATH",
+        type=_gif_path,
+        default=None,
+        help="write an animation of the first episode to this .gif file",
     )
     play.add_argument("--overwrite", action="store_true", help="replace the --gif file if it exists")
     play.set_defaults(handler=_play)
@@ -282,8 +373,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TERMINATED = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _TERMINATED
+    _TERMINATED = True
+    raise _Terminated()
+
+
+def _setup_problem() -> BaseException | None:
+    package = sys.modules.get(__package__)
+    return getattr(package, "_SETUP_PROBLEM", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    global _TERMINATED
+    _TERMINATED = False
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -292,18 +399,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    previous = None
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)  # treat SIGTERM like Ctrl+C
+    except (ValueError, OSError):  # not the main thread: leave signals alone
+        pass
+    try:
+        if args.handler is not _doctor and (problem := _setup_problem()) is not None:
+            raise SetupError(
+                f"{describe_setup_problem(problem)} Run `python -m cartpole_dqn doctor` to see every missing piece "
+                "and its fix."
+            )
         return args.handler(args)
     except KeyboardInterrupt:
+        if _TERMINATED:
+            print("error: stopped by SIGTERM.", file=sys.stderr)
+            return EXIT_TERMINATED
         print("error: stopped with Ctrl+C.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (WeightsError, EnvironmentSpecError, FileExistsError, KerasVersionError, ValueError) as exc:
+    except CartPoleDQNError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_ERROR
-    except OSError as exc:
+    except OSError as exc:  # FileExistsError, a folder that vanished, ...: about the machine, not a bug
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}. Check the path and that you may write there.", file=sys.stderr)
+        print(
+            f"error: {' '.join((exc.strerror or str(exc)).split())}{where}. Check the path and that you may write there.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

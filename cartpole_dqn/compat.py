@@ -60,12 +60,14 @@ import types
 import warnings
 import weakref
 
+from .errors import CartPoleDQNError
+
 __all__ = ["KerasVersionError", "apply", "keras_is_legacy", "set_fast_metric_reset"]
 
 _APPLIED = False
 
 
-class KerasVersionError(RuntimeError):
+class KerasVersionError(CartPoleDQNError, RuntimeError):
     """TensorFlow was already using Keras 3 when the package was imported."""
 
 
@@ -98,7 +100,10 @@ def keras_is_legacy() -> bool:
     """True when ``tensorflow.keras`` resolves to tf-keras (Keras 2)."""
     import tensorflow as tf
 
-    return tf.keras.layers.Dense.__module__.startswith("tf_keras")
+    try:
+        return tf.keras.layers.Dense.__module__.startswith("tf_keras")
+    except (AttributeError, ImportError):  # no Keras at all (tf-keras missing, Keras 3 missing)
+        return False
 
 
 def _tensorflow_keras_is_keras_3() -> bool:
@@ -117,13 +122,19 @@ def _tensorflow_keras_is_keras_3() -> bool:
     return not os.path.abspath(spec.origin or "").startswith(tf_keras_dir + os.sep)
 
 
+def keras_3_in_use() -> bool:
+    """Whether TensorFlow, already loaded, uses Keras 3 (also when tf-keras is missing); False before it loads."""
+    return "tensorflow" in sys.modules and (_tensorflow_keras_is_keras_3() or not keras_is_legacy())
+
+
 def _require_keras_2() -> None:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    if "tensorflow" in sys.modules and (_tensorflow_keras_is_keras_3() or not keras_is_legacy()):
+    if keras_3_in_use():
+        from .doctor import restart_advice
+
         raise KerasVersionError(
             "TensorFlow is already loaded with Keras 3, and keras-rl2 only works with Keras 2 (tf-keras). "
-            "Restart the kernel (Kernel > Restart Kernel) and run `import cartpole_dqn` before anything "
-            "imports tensorflow or keras."
+            f"{restart_advice()} and run `import cartpole_dqn` before anything imports tensorflow or keras."
         )
 
 

@@ -18,12 +18,16 @@ call                   old Gym (keras-rl2 expects)  Gymnasium
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from .errors import CartPoleDQNError
 
 __all__ = [
     "DEFAULT_ENV_ID",
@@ -44,20 +48,59 @@ DEFAULT_THRESHOLD: float | None = gym.spec(DEFAULT_ENV_ID).reward_threshold
 MAX_RECORDED_FRAMES = 2_000
 
 
-class EnvironmentSpecError(ValueError):
-    """An environment id that Gymnasium does not know, or spaces the model cannot use."""
+class EnvironmentSpecError(CartPoleDQNError, ValueError):
+    """An environment id that Gymnasium does not know or cannot make here, or spaces the model cannot use."""
+
+
+def _no_screen() -> bool:
+    """True on Linux without a display (a server, a container, CI): a window cannot open there."""
+    return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _unknown_id(env_id: str, exc: Exception) -> EnvironmentSpecError:
+    if isinstance(exc, gym.error.VersionNotFound):  # Gymnasium lists the versions that exist
+        return EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}: {' '.join(str(exc).split())}")
+    close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
+    hint = f" Did you mean one of: {close}?" if close else " List the known ids with `gymnasium.pprint_registry()`."
+    return EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}.{hint}")
+
+
+def _missing_library(env_id: str, exc: Exception) -> EnvironmentSpecError:
+    """``env_id`` is registered, but a library it needs is missing: name it and how to install it."""
+    missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if missing:
+        top = missing.split(".")[0]
+        return EnvironmentSpecError(
+            f"Gymnasium knows {env_id!r}, but it needs the library {top!r}, which is not installed. "
+            f"Install it with `python -m pip install {top}`, or use an environment that needs nothing more, "
+            f"such as {DEFAULT_ENV_ID}."
+        )
+    reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    return EnvironmentSpecError(
+        f"Gymnasium knows {env_id!r} but cannot make it here: {reason}. "
+        f"Install what it names, or use an environment that needs nothing more, such as {DEFAULT_ENV_ID}."
+    )
 
 
 def make_gymnasium_env(env_id: str = DEFAULT_ENV_ID, render_mode: str | None = "rgb_array") -> gym.Env:
-    """``gym.make`` with a clear error for an unknown id (notebook 01)."""
+    """``gym.make`` with a clear error for an unknown id or a missing library (notebook 01)."""
     if not isinstance(env_id, str) or not env_id:
         raise EnvironmentSpecError(f"The environment id must be a non-empty string like 'CartPole-v0', not {env_id!r}.")
     try:
-        return gym.make(env_id, render_mode=render_mode)
-    except gym.error.Error:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
-        close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
-        hint = f" Did you mean one of: {close}?" if close else " List the known ids with `gymnasium.pprint_registry()`."
-        raise EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}.{hint}") from None
+        env = gym.make(env_id, render_mode=render_mode)
+    except gym.error.DependencyNotInstalled as exc:  # Box2D, MuJoCo, ...: Gymnasium's message names the install
+        raise _missing_library(env_id, exc) from None
+    except gym.error.Error as exc:  # NameNotFound, VersionNotFound, NamespaceNotFound, DeprecatedEnv, ...
+        raise _unknown_id(env_id, exc) from None
+    except ImportError as exc:  # a registered environment whose module is missing (jax, shimmy, mujoco-py)
+        raise _missing_library(env_id, exc) from None
+    if render_mode == "human" and _no_screen():
+        warnings.warn(
+            "render_mode='human': this machine has no screen (no DISPLAY), so no window can show the cart. "
+            "Use render_mode='rgb_array' and cartpole_dqn.show_animation or save_gif to see episodes.",
+            stacklevel=2,
+        )
+    return env
 
 
 def env_sizes(env: Any) -> tuple[int, int]:

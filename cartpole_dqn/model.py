@@ -2,41 +2,38 @@
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Sequence
 
-from . import compat
+from tensorflow.keras.layers import Dense, Flatten
+from tensorflow.keras.models import Sequential
 
-compat.apply()
-
-from tensorflow.keras.layers import Dense, Flatten  # noqa: E402
-from tensorflow.keras.models import Sequential  # noqa: E402
+from .errors import positive_int
 
 __all__ = ["build_model"]
 
 
-def _positive_int(name: str, value) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = 0
-    if number < 1 or isinstance(value, bool):
-        raise ValueError(f"build_model needs a positive whole number for {name}, got {value!r}.")
-    return number
-
-
-def build_model(states: int, actions: int, hidden: int = 24) -> Sequential:
+def build_model(states: int, actions: int, hidden: int | Sequence[int] = 24, activation: str = "relu") -> Sequential:
     """The tutorial's network: ``(1, states)`` in, one Q-value per action out.
 
     ``Flatten`` turns keras-rl2's ``(window_length=1, states)`` observation into a vector;
     two ``Dense(hidden, relu)`` layers learn features; ``Dense(actions, linear)`` gives one
     unbounded Q-value per action. With 4 states, 2 actions and 24 units: 770 parameters.
+    ``hidden`` may also list the width of each hidden layer (``hidden=(32, 16, 8)``), and
+    ``activation`` names their activation; the JSON record of saved weights keeps both.
     """
-    states, actions, hidden = (
-        _positive_int(n, v) for n, v in (("states", states), ("actions", actions), ("hidden", hidden))
-    )
+    states = positive_int(states, "states", "build_model")
+    actions = positive_int(actions, "actions", "build_model")
+    if isinstance(hidden, Sequence) and not isinstance(hidden, str):
+        if not hidden:
+            raise ValueError("build_model needs at least one hidden layer width in hidden, got an empty sequence.")
+        widths = [positive_int(width, "each hidden width", "build_model") for width in hidden]
+    else:
+        widths = [positive_int(hidden, "hidden", "build_model")] * 2
+    if not isinstance(activation, str) or not activation:
+        raise ValueError(f"build_model needs an activation name such as 'relu' or 'tanh', got {activation!r}.")
     model = Sequential(name="q_network")
     model.add(Flatten(input_shape=(1, states), name="flatten"))
-    model.add(Dense(hidden, activation="relu", name="dense_1"))
-    model.add(Dense(hidden, activation="relu", name="dense_2"))
+    for number, width in enumerate(widths, start=1):
+        model.add(Dense(width, activation=activation, name=f"dense_{number}"))
     model.add(Dense(actions, activation="linear", name="q_values"))
     return model

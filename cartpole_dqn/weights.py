@@ -7,11 +7,13 @@ and asks a question on standard input when they already exist. :func:`save_weigh
 
 * nothing is ever asked on standard input: existing files raise ``FileExistsError`` unless
   ``overwrite=True``; the shipped, pre-trained agent (``weights/dqn_pretrained.h5f``) is never
-  overwritten (:class:`ProtectedWeightsError`);
-* a save goes to a temporary folder first and the finished files are then renamed into place,
-  so an interrupted save (Ctrl+C, a full disk) leaves the previous files as they were;
+  overwritten (:class:`ProtectedWeightsError`), wherever ``CARTPOLE_DQN_WEIGHTS_DIR`` points;
+* a save goes to a staging folder first and the finished files are then renamed into place
+  under a lock, so an interrupted save (Ctrl+C, SIGTERM, a full disk) leaves the previous files
+  as they were, and a reader in another process sees either the old or the new weights;
 * every save also writes a small JSON file next to the weights (``x.json`` for ``x.h5f``) with
-  the package versions, the layer shapes, any ``metadata`` you pass, and the SHA-256 of each file;
+  the package versions, each layer's shapes, width and activation, any ``metadata`` you pass,
+  and the SHA-256 of each file;
 * a load reads and checks the whole file *before* touching the model: a missing file
   (:class:`WeightsNotFoundError`), weights of a different network (:class:`WeightsMismatchError`,
   naming the layer and both shapes) and a damaged file (:class:`WeightsCorruptError`, also
@@ -19,23 +21,19 @@ and asks a question on standard input when they already exist. :func:`save_weigh
   and what to do, and the model keeps its weights.
 
 ``path`` may name the checkpoint (``"x.h5f"``) or one of its files (``"x.h5f.index"``).
-A path ending in ``.h5`` (or ``.hdf5``) uses Keras' single-file HDF5 format instead, with the same
-checks; that is what many older tutorials save.
+File mechanics (locks, staging, glob-safe reading) live in :mod:`cartpole_dqn.checkpoints`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
@@ -43,14 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
-from . import compat
-
-compat.apply()
-
-import tensorflow as tf  # noqa: E402
-
-from .settings import PROJECT_ROOT, WEIGHTS_DIR  # noqa: E402
+from . import checkpoints
+from .checkpoints import data_files, index_file
+from .errors import CartPoleDQNError
+from .paths import shown
+from .settings import PROJECT_ROOT, WEIGHTS_DIR
 
 __all__ = [
     "SHIPPED_WEIGHTS",
@@ -60,6 +57,7 @@ __all__ = [
     "WeightsNotFoundError",
     "WeightsMismatchError",
     "WeightsCorruptError",
+    "WeightsWriteError",
     "ProtectedWeightsError",
     "StoredWeights",
     "save_weights",
@@ -77,13 +75,16 @@ SHIPPED_WEIGHTS: Path = WEIGHTS_DIR / "dqn_pretrained.h5f"
 SHIPPED_METADATA: Path = WEIGHTS_DIR / "dqn_pretrained.json"
 #: Where notebook 03 and ``python -m cartpole_dqn train`` save a learner's own agent.
 DEFAULT_WEIGHTS: Path = WEIGHTS_DIR / "dqn_weights.h5f"
+#: The shipped agent inside the project itself: protected even when the settings point elsewhere.
+_PROJECT_SHIPPED = PROJECT_ROOT / "weights" / "dqn_pretrained.h5f"
 
-_H5_SUFFIXES = (".h5", ".hdf5")
-_DATA_SUFFIX = re.compile(r"\.data-\d{5}-of-\d{5}$")
+_HDF5_SUFFIXES = (".h5", ".hdf5", ".keras")
 _CHECKPOINT_KEY = re.compile(r"^layer_with_weights-(\d+)/(.+)/\.ATTRIBUTES/VARIABLE_VALUE$")
+#: What ``build_model`` uses, and what a JSON record without activations (the shipped one) means.
+_FALLBACK_HIDDEN, _FALLBACK_OUTPUT = "relu", "linear"
 
 
-class WeightsError(Exception):
+class WeightsError(CartPoleDQNError):
     """Base class of every error about a weights file."""
 
 
@@ -99,8 +100,20 @@ class WeightsCorruptError(WeightsError):
     """A weights file is truncated, damaged, or does not match its recorded SHA-256."""
 
 
+class WeightsWriteError(WeightsError, OSError):
+    """The weights cannot be written where asked (read-only, full disk, name too long, ...)."""
+
+
 class ProtectedWeightsError(WeightsError, PermissionError):
     """An attempt to overwrite the shipped, pre-trained weights."""
+
+
+class _WeightsPathError(WeightsError, ValueError):
+    """A path that cannot name weights at all (empty, a folder)."""
+
+
+class _WeightsExistError(WeightsError, FileExistsError):
+    """Weights exist where a save was asked without ``overwrite=True``."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,78 +126,84 @@ def _as_path(path: str | os.PathLike | None, default: Path) -> Path:
         return default
     if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
         raise TypeError(f"The weights path must be a file name such as 'weights/dqn_weights.h5f', not {path!r}.")
-    if str(path).strip() == "":
-        raise ValueError("The weights path is empty; give a file name such as 'weights/dqn_weights.h5f'.")
-    prefix = Path(path).expanduser()
-    name = prefix.name
-    if name.endswith(".index"):
-        prefix = prefix.with_name(name[: -len(".index")])
-    elif match := _DATA_SUFFIX.search(name):
-        prefix = prefix.with_name(name[: match.start()])
+    text = os.fspath(path)
+    if text.strip() == "":
+        raise _WeightsPathError("The weights path is empty; give a file name such as 'weights/dqn_weights.h5f'.")
+    prefix = checkpoints.strip_file_suffix(Path(text).expanduser())
+    if prefix.name in ("", ".", "..") or text.endswith(("/", os.sep)):
+        raise _WeightsPathError(
+            f"{text!r} names a folder, not a weights file; give a file name inside it, "
+            f"such as {shown(Path(text) / 'dqn_weights.h5f')}."
+        )
+    if prefix.suffix.lower() in _HDF5_SUFFIXES:
+        raise _WeightsPathError(
+            f"{shown(prefix)} names Keras' single-file HDF5 format, which this series does not use; "
+            f"name the weights {prefix.stem}.h5f instead (a TensorFlow checkpoint, like keras-rl2's)."
+        )
     return prefix
 
 
-def _is_h5(prefix: Path) -> bool:
-    return prefix.suffix.lower() in _H5_SUFFIXES
-
-
-def _index_file(prefix: Path) -> Path:
-    return prefix.with_name(prefix.name + ".index")
-
-
-def _data_files(prefix: Path) -> list[Path]:
-    pattern = os.path.join(glob.escape(str(prefix.parent)), glob.escape(prefix.name) + ".data-?????-of-?????")
-    return sorted(Path(p) for p in glob.glob(pattern))
-
-
 def weight_files(path: str | os.PathLike | None = None) -> list[Path]:
-    """The files that exist for the weights at ``path``: ``[x.h5f.index, x.h5f.data-…]`` or ``[x.h5]``."""
-    prefix = _as_path(path, SHIPPED_WEIGHTS)
-    if _is_h5(prefix):
-        return [prefix] if prefix.is_file() else []
-    index = _index_file(prefix)
-    return ([index] if index.is_file() else []) + _data_files(prefix)
+    """The files that exist for the weights at ``path``: ``[x.h5f.index, x.h5f.data-…]``."""
+    return checkpoints.checkpoint_files(_as_path(path, SHIPPED_WEIGHTS))
 
 
 def metadata_path(path: str | os.PathLike | None = None) -> Path:
-    """The JSON file next to the weights: ``x.json`` for ``x.h5f``, ``x.h5.json`` for ``x.h5``."""
+    """The JSON file next to the weights: ``x.json`` for ``x.h5f``, ``x.ckpt.json`` for other names."""
     prefix = _as_path(path, SHIPPED_WEIGHTS)
     if prefix.suffix.lower() == ".h5f":
         return prefix.with_suffix(".json")
     return prefix.with_name(prefix.name + ".json")
 
 
-def _shown(path: Path) -> str:
-    """A path as a learner best recognises it: relative to the working folder when inside it."""
-    absolute = Path(os.path.abspath(path))
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same inode when both exist (any case rules, symlinks), else one real path."""
     try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def _same_place(a: Path, b: Path) -> bool:
-    # casefold: on macOS and Windows laptops "DQN_Pretrained.h5f" is the same file
-    return os.path.realpath(a).casefold() == os.path.realpath(b).casefold()
+def _same_checkpoint(a: Path, b: Path) -> bool:
+    return any(
+        _same_file(x, y)
+        for x, y in (
+            (index_file(a), index_file(b)),
+            (a.with_name(a.name + ".data-00000-of-00001"), b.with_name(b.name + ".data-00000-of-00001")),
+            (metadata_path(a), metadata_path(b)),
+        )
+    )
+
+
+def _shipped_checksums() -> set[str]:
+    """The SHA-256 of the project's shipped files, as recorded in its JSON (empty if unreadable)."""
+    try:
+        recorded = json.loads(metadata_path(_PROJECT_SHIPPED).read_text(encoding="utf-8")).get("sha256", {})
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {value for value in recorded.values() if isinstance(value, str)} if isinstance(recorded, dict) else set()
 
 
 def _is_shipped(prefix: Path) -> bool:
-    shipped = _as_path(SHIPPED_WEIGHTS, SHIPPED_WEIGHTS)
-    return _same_place(prefix, shipped) or _same_place(metadata_path(prefix), SHIPPED_METADATA)
+    """Whether ``prefix`` is the shipped agent: the configured one, the project's own, or a file with its bytes."""
+    if any(_same_checkpoint(prefix, shipped) for shipped in (SHIPPED_WEIGHTS, _PROJECT_SHIPPED)):
+        return True
+    known = _shipped_checksums()
+    return bool(known) and any(file_sha256(file) in known for file in checkpoints.checkpoint_files(prefix))
 
 
 def _how_to_get_good_weights(prefix: Path, missing: bool = False) -> str:
     if _is_shipped(prefix):
-        if _same_place(SHIPPED_WEIGHTS.parent, PROJECT_ROOT / "weights"):
+        if _same_file(SHIPPED_WEIGHTS.parent, _PROJECT_SHIPPED.parent):
             return "Restore the shipped weights with `git checkout weights/` in the project folder."
         return (
-            f"CARTPOLE_DQN_WEIGHTS_DIR points to {_shown(SHIPPED_WEIGHTS.parent)}: copy the project's weights/ folder "
+            f"CARTPOLE_DQN_WEIGHTS_DIR points to {shown(SHIPPED_WEIGHTS.parent)}: copy the project's weights/ folder "
             "there, or unset that variable to use the project's own."
         )
     train = "Train and save an agent first" if missing else "Train and save the agent again"
     return (
         f"{train} (notebook 03, or `python -m cartpole_dqn train`), or use the shipped agent at "
-        f"{_shown(SHIPPED_WEIGHTS)} (restore it with `git checkout weights/`)."
+        f"{shown(SHIPPED_WEIGHTS)} (restore it with `git checkout weights/`)."
     )
 
 
@@ -201,7 +220,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 # models and agents
 
 
-def _keras_model(agent_or_model, action: str):
+def _network_of(agent_or_model, action: str):
     """The Keras model of a DQNAgent, or the model itself; a clear TypeError for anything else."""
     model = agent_or_model
     if not isinstance(model, tf.keras.Model):
@@ -231,6 +250,25 @@ def _model_layers(model) -> list[tuple[str, list[tuple[str, tuple[int, ...]]]]]:
     ]
 
 
+def _layer_records(model) -> list[dict[str, Any]]:
+    """One JSON record per layer with weights: name, shapes, and for Dense layers width and activation."""
+    records = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        record: dict[str, Any] = {
+            "name": layer.name,
+            "shapes": {_attribute(w.name): [int(d) for d in w.shape] for w in layer.weights},
+        }
+        config = layer.get_config()
+        if "units" in config:
+            record["units"] = int(config["units"])
+        if isinstance(config.get("activation"), str):
+            record["activation"] = config["activation"]
+        records.append(record)
+    return records
+
+
 # --------------------------------------------------------------------------------------------
 # reading
 
@@ -240,8 +278,8 @@ class StoredWeights:
     """The weights in a file, read and checked, without any Keras model.
 
     ``layers`` lists the layers that have weights, in order, as ``(name, {attribute: array})``
-    (``name`` is ``layer_with_weights-<k>`` for a TensorFlow checkpoint, which does not keep
-    layer names). ``metadata`` is the JSON file next to the weights, if there is one.
+    (``name`` is ``layer_with_weights-<k>``: a TensorFlow checkpoint does not keep layer names).
+    ``metadata`` is the JSON file next to the weights, if there is one.
     """
 
     path: Path
@@ -249,18 +287,38 @@ class StoredWeights:
     layers: list[tuple[str, dict[str, np.ndarray]]]
     metadata: dict[str, Any] | None = field(default=None, repr=False)
 
+    @property
+    def activations(self) -> list[str]:
+        """Each layer's activation, from the JSON record; without one (the shipped JSON) relu ... relu, linear."""
+        recorded = (self.metadata or {}).get("layers")
+        if isinstance(recorded, list) and len(recorded) == len(self.layers):
+            names = [layer.get("activation") if isinstance(layer, dict) else None for layer in recorded]
+            if all(isinstance(name, str) for name in names):
+                return names
+        return [_FALLBACK_HIDDEN] * (len(self.layers) - 1) + [_FALLBACK_OUTPUT]
+
+    @property
+    def widths(self) -> list[int]:
+        """The number of units of each Dense layer, in order (the last one is the number of actions)."""
+        return [int(kernel.shape[1]) for kernel, _ in self.dense_stack()]
+
     def build_model_call(self) -> str | None:
         """``"build_model(4, 2, hidden=24)"`` when the file fits :func:`~cartpole_dqn.build_model`, else None."""
         try:
-            shapes = [(layer["kernel"].shape, layer["bias"].shape) for _, layer in self.layers]
-        except KeyError:
+            stack = self.dense_stack()
+        except WeightsMismatchError:
             return None
-        if len(shapes) != 3 or any(len(k) != 2 or len(b) != 1 or k[1] != b[0] for k, b in shapes):
+        activations = self.activations
+        hidden, output = activations[:-1], activations[-1]
+        if len(stack) < 2 or output != _FALLBACK_OUTPUT or len(set(hidden)) != 1:
             return None
-        (states, hidden), (h1, h2), (h3, actions) = (k for k, _ in shapes)
-        if not (hidden == h1 == h2 == h3):
-            return None
-        return f"build_model({states}, {actions}, hidden={hidden})"
+        states, widths = stack[0][0].shape[0], [int(kernel.shape[1]) for kernel, _ in stack]
+        sizes = widths[:-1]
+        arguments = [str(states), str(widths[-1])]
+        arguments.append(f"hidden={sizes[0]}" if sizes == [sizes[0]] * 2 else f"hidden={tuple(sizes)}")
+        if hidden[0] != _FALLBACK_HIDDEN:
+            arguments.append(f"activation={hidden[0]!r}")
+        return f"build_model({', '.join(arguments)})"
 
     def dense_stack(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``[(kernel, bias), ...]`` of a stack of Dense layers, checked to chain together."""
@@ -268,7 +326,7 @@ class StoredWeights:
         for name, layer in self.layers:
             if set(layer) != {"kernel", "bias"}:
                 raise WeightsMismatchError(
-                    f"The weights in {_shown(self.path)} are not a stack of Dense layers "
+                    f"The weights in {shown(self.path)} are not a stack of Dense layers "
                     f"({name} holds {', '.join(sorted(layer))}). Use weights saved from build_model(states, actions)."
                 )
             kernel, bias = layer["kernel"], layer["bias"]
@@ -278,33 +336,48 @@ class StoredWeights:
                 or (stack and stack[-1][0].shape[1] != kernel.shape[0])
             ):
                 raise WeightsMismatchError(
-                    f"The weights in {_shown(self.path)} do not form one chain of Dense layers "
+                    f"The weights in {shown(self.path)} do not form one chain of Dense layers "
                     f"({name} has a kernel of shape {kernel.shape} and a bias of shape {bias.shape}). "
                     "Use weights saved from build_model(states, actions)."
                 )
             stack.append((kernel, bias))
         if not stack:
             raise WeightsMismatchError(
-                f"There are no layer weights in {_shown(self.path)}. Save a model's weights there first."
+                f"There are no layer weights in {shown(self.path)}. Save a model's weights there first."
             )
         return stack
 
 
 def _read_metadata(prefix: Path) -> dict[str, Any] | None:
-    """The JSON file next to the weights, or None when it is missing or unreadable (it is optional)."""
+    """The JSON file next to the weights; None when it is missing (it is optional); an error when it is damaged."""
+    where = metadata_path(prefix)
     try:
-        data = json.loads(metadata_path(prefix).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError) as exc:
+        raise _corrupt_record(prefix, _one_line(exc)) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _corrupt_record(prefix, f"not valid JSON: {_one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise _corrupt_record(prefix, "not a JSON object")
+    return data
+
+
+def _corrupt_record(prefix: Path, reason: str) -> WeightsCorruptError:
+    return WeightsCorruptError(
+        f"The record {shown(metadata_path(prefix))} next to the weights is damaged ({reason}), so their checksums "
+        f"cannot be checked. {_how_to_get_good_weights(prefix)}"
+    )
 
 
 def _weights_in(folder: Path) -> list[str]:
     """Names of the weights saved in a folder (for "did you mean" hints)."""
     if not folder.is_dir():
         return []
-    names = sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
-    return names + sorted(p.name for p in folder.iterdir() if p.suffix.lower() in _H5_SUFFIXES)
+    return sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
 
 
 def _not_found(prefix: Path) -> WeightsNotFoundError:
@@ -314,19 +387,16 @@ def _not_found(prefix: Path) -> WeightsNotFoundError:
         example = prefix / (found[0] if found else "dqn_weights.h5f")
         has = f" (it holds: {', '.join(found[:6])})" if found else " (there are no weights in it)"
         return WeightsNotFoundError(
-            f"{_shown(prefix)} is a folder, not a weights file{has}. Give the file name, such as {_shown(example)}."
+            f"{shown(prefix)} is a folder, not a weights file{has}. Give the file name, such as {shown(example)}."
         )
-    if _is_h5(prefix):
-        looked = _shown(prefix)
-    else:
-        looked = f"{_shown(_index_file(prefix))} and {_shown(prefix)}.data-00000-of-00001"
+    looked = f"{shown(index_file(prefix))} and {shown(prefix)}.data-00000-of-00001"
     what = "The shipped pre-trained weights are not" if _is_shipped(prefix) else "There are no weights"
     extra = ""
-    if prefix.is_file() and not _is_h5(prefix):
-        extra = f" ({_shown(prefix)} itself is a single file; a checkpoint is the two files named above)"
+    if prefix.is_file():
+        extra = f" ({shown(prefix)} itself is a single file; a checkpoint is the two files named above)"
     elif found := _weights_in(prefix.parent):
         extra = f" (that folder has: {', '.join(found[:6])})"
-    return WeightsNotFoundError(f"{what} at {_shown(prefix)}: looked for {looked}{extra}. {fix}")
+    return WeightsNotFoundError(f"{what} at {shown(prefix)}: looked for {looked}{extra}. {fix}")
 
 
 def _check_sha256(prefix: Path, files: list[Path], metadata: dict[str, Any] | None) -> None:
@@ -337,21 +407,9 @@ def _check_sha256(prefix: Path, files: list[Path], metadata: dict[str, Any] | No
         expected = recorded.get(file.name)
         if isinstance(expected, str) and file_sha256(file) != expected.lower():
             raise WeightsCorruptError(
-                f"The weights file {_shown(file)} is damaged or was changed: its SHA-256 does not match the one "
-                f"recorded in {_shown(metadata_path(prefix))}. {_how_to_get_good_weights(prefix)}"
+                f"The weights file {shown(file)} is damaged or was changed: its SHA-256 does not match the one "
+                f"recorded in {shown(metadata_path(prefix))}. {_how_to_get_good_weights(prefix)}"
             )
-
-
-def _corrupt(prefix: Path, files: list[Path], reason: str) -> WeightsCorruptError:
-    for file in files:
-        with contextlib.suppress(OSError), open(file, "rb") as handle:
-            if handle.read(40).startswith(b"version https://git-lfs"):
-                return WeightsCorruptError(
-                    f"{_shown(file)} is a Git LFS pointer, not the weights themselves. Run `git lfs pull` in the project folder."
-                )
-    return WeightsCorruptError(
-        f"The weights at {_shown(prefix)} are damaged and cannot be read ({reason}). {_how_to_get_good_weights(prefix)}"
-    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -361,68 +419,42 @@ def _one_line(exc: BaseException) -> str:
 
 def _read_checkpoint(prefix: Path, files: list[Path]) -> list[tuple[str, dict[str, np.ndarray]]]:
     try:
-        reader = tf.train.load_checkpoint(str(prefix))
-        keys = reader.get_variable_to_shape_map()
-        grouped: dict[int, dict[str, np.ndarray]] = {}
-        for key in sorted(keys):
-            match = _CHECKPOINT_KEY.match(key)
-            if match and "/." not in match.group(2):  # skip optimizer slots and other bookkeeping
-                grouped.setdefault(int(match.group(1)), {})[match.group(2)] = np.asarray(reader.get_tensor(key))
+        with checkpoints.plain_copy(prefix, files) as readable:
+            reader = tf.train.load_checkpoint(str(readable))
+            keys = reader.get_variable_to_shape_map()
+            grouped: dict[int, dict[str, np.ndarray]] = {}
+            for key in sorted(keys):
+                match = _CHECKPOINT_KEY.match(key)
+                if match and "/." not in match.group(2):  # skip optimizer slots and other bookkeeping
+                    grouped.setdefault(int(match.group(1)), {})[match.group(2)] = np.asarray(reader.get_tensor(key))
     except (tf.errors.OpError, IndexError, ValueError, OSError) as exc:
-        raise _corrupt(prefix, files, _one_line(exc)) from None
+        raise WeightsCorruptError(
+            f"The weights at {shown(prefix)} are damaged and cannot be read ({_one_line(exc)}). "
+            f"{_how_to_get_good_weights(prefix)}"
+        ) from None
     if not grouped and keys:
         raise WeightsMismatchError(
-            f"{_shown(prefix)} is a TensorFlow checkpoint but holds no Keras layer weights. "
+            f"{shown(prefix)} is a TensorFlow checkpoint but holds no Keras layer weights. "
             "Save a model's weights with save_weights(dqn, path) and load those."
         )
     return [(f"layer_with_weights-{k}", grouped[k]) for k in sorted(grouped)]
-
-
-def _read_h5(prefix: Path, files: list[Path]) -> list[tuple[str, dict[str, np.ndarray]]]:
-    import h5py
-
-    def text(value) -> str:
-        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-    try:
-        with h5py.File(prefix, "r") as file:
-            group = file["model_weights"] if "model_weights" in file else file
-            if "layer_names" not in group.attrs:
-                raise WeightsMismatchError(
-                    f"{_shown(prefix)} is an HDF5 file but not one with Keras weights. "
-                    "Save a model's weights with save_weights(dqn, 'name.h5') and load those."
-                )
-            layers = []
-            for name in map(text, group.attrs["layer_names"]):
-                names = [text(n) for n in group[name].attrs.get("weight_names", [])]
-                if names:
-                    layers.append((name, {_attribute(n): np.asarray(group[name][n]) for n in names}))
-            return layers
-    except WeightsError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise _corrupt(prefix, files, _one_line(exc)) from None
 
 
 def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
     """Read and check the weights at ``path`` (default: the shipped ones), without a Keras model.
 
     Raises :class:`WeightsNotFoundError` or :class:`WeightsCorruptError` (also when the SHA-256
-    recorded in the JSON file next to the weights does not match). Used by :func:`load_weights`
-    and by :func:`cartpole_dqn.deploy.load_controller`.
+    recorded in the JSON file next to the weights does not match, or that file is not valid
+    JSON). Used by :func:`load_weights` and by :func:`cartpole_dqn.deploy.load_controller`.
     """
     prefix = _as_path(path, SHIPPED_WEIGHTS)
-    if _is_h5(prefix):
-        if not prefix.is_file():
-            raise _not_found(prefix)
-        files = [prefix]
-    else:
-        index, data = _index_file(prefix), _data_files(prefix)
+    with checkpoints.locked(prefix, exclusive=False):  # a save in another process switches all files at once
+        index, data = index_file(prefix), data_files(prefix)
         if not index.is_file() and not data:
             raise _not_found(prefix)
         if not index.is_file() or not data:
             present, missing = (
-                (_shown(data[0]), _shown(index)) if data else (_shown(index), f"{_shown(prefix)}.data-00000-of-00001")
+                (shown(data[0]), shown(index)) if data else (shown(index), f"{shown(prefix)}.data-00000-of-00001")
             )
             fix = (
                 "Restore them with `git checkout weights/`."
@@ -430,14 +462,14 @@ def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
                 else "Copy both files together, or train and save the agent again (notebook 03)."
             )
             raise WeightsNotFoundError(
-                f"Only half of the weights at {_shown(prefix)} is there: {present} exists but {missing} is missing "
+                f"Only half of the weights at {shown(prefix)} is there: {present} exists but {missing} is missing "
                 f"(a checkpoint needs both files). {fix}"
             )
         files = [index, *data]
-    metadata = _read_metadata(prefix)
-    _check_sha256(prefix, files, metadata)
-    layers = _read_h5(prefix, files) if _is_h5(prefix) else _read_checkpoint(prefix, files)
-    return StoredWeights(prefix, "hdf5" if _is_h5(prefix) else "tensorflow-checkpoint", layers, metadata)
+        metadata = _read_metadata(prefix)
+        _check_sha256(prefix, files, metadata)
+        layers = _read_checkpoint(prefix, files)
+    return StoredWeights(prefix, "tensorflow-checkpoint", layers, metadata)
 
 
 def _ordinal(n: int) -> str:
@@ -449,7 +481,7 @@ def _check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
     fits = stored.build_model_call()
     fix = "Rebuild the model with the same build_model(states, actions) settings as when the weights were saved"
     fix += f": this file fits {fits}." if fits else "."
-    start = f"The weights in {_shown(stored.path)} were saved from a different network"
+    start = f"The weights in {shown(stored.path)} were saved from a different network"
     wanted = _model_layers(model)
     if len(wanted) != len(stored.layers):
         raise WeightsMismatchError(
@@ -480,7 +512,7 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
     any error the model is unchanged. For an agent the target network gets the same weights
     (like keras-rl2's ``dqn.load_weights``). Returns ``agent_or_model``.
     """
-    model = _keras_model(agent_or_model, "load_weights")
+    model = _network_of(agent_or_model, "load_weights")
     stored = read_weights(path)
     arrays = _check_fits(stored, model)
     model.set_weights(arrays)
@@ -494,26 +526,50 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
 # writing
 
 
-def check_save_path(
-    path: str | os.PathLike | None = None, overwrite: bool = False, *, _allow_shipped: bool = False
-) -> Path:
-    """Raise now what :func:`save_weights` would raise about ``path`` (before a long training run).
+def _write_problem(prefix: Path, exc: OSError) -> str:
+    """What an ``OSError`` met while writing means for a learner, in a few words."""
+    number = getattr(exc, "errno", None)
+    blocking = next((p for p in prefix.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"{shown(blocking)} is a file, not a folder; choose a path inside a folder"
+    if number == errno.ENAMETOOLONG:
+        return f"the name {prefix.name!r} is too long for this filesystem; choose a shorter one"
+    if number in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "that folder is read-only for you; choose a folder you can write to, or fix its permissions"
+    if number in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return "the disk is full (or a size limit was reached); free some space or choose another disk"
+    return f"{exc.strerror or exc}; check the path and that you may write there"
 
-    Returns the checkpoint prefix that will be written.
-    """
-    prefix = _as_path(path, DEFAULT_WEIGHTS)
-    if not _allow_shipped and _is_shipped(prefix):
+
+def _check_save_path(prefix: Path, overwrite: bool, allow_shipped: bool) -> Path:
+    if not allow_shipped and _is_shipped(prefix):
         raise ProtectedWeightsError(
-            f"{_shown(prefix)} holds the shipped pre-trained agent, which the notebooks rely on, so it is never overwritten. "
-            f"Save under another name, such as {_shown(DEFAULT_WEIGHTS)}."
+            f"{shown(prefix)} holds the shipped pre-trained agent, which the notebooks rely on, so it is never "
+            f"overwritten. Save under another name, such as {shown(DEFAULT_WEIGHTS)}."
         )
     if prefix.is_dir():
-        raise ValueError(
-            f"{_shown(prefix)} is a folder; give a file name inside it, such as {_shown(prefix / 'dqn_weights.h5f')}."
+        raise _WeightsPathError(
+            f"{shown(prefix)} is a folder; give a file name inside it, such as {shown(prefix / 'dqn_weights.h5f')}."
         )
     if weight_files(prefix) and not overwrite:
-        raise FileExistsError(f"Weights already exist at {_shown(prefix)}; pass overwrite=True or choose another name.")
+        raise _WeightsExistError(
+            f"Weights already exist at {shown(prefix)}; pass overwrite=True or choose another name."
+        )
+    names = [index_file(prefix).name, prefix.name + ".data-00000-of-00001", metadata_path(prefix).name]
+    try:
+        checkpoints.probe_writable(prefix, names)
+    except OSError as exc:
+        raise WeightsWriteError(f"Cannot save weights at {shown(prefix)}: {_write_problem(prefix, exc)}.") from None
     return prefix
+
+
+def check_save_path(path: str | os.PathLike | None = None, overwrite: bool = False) -> Path:
+    """Raise now what :func:`save_weights` would raise about ``path`` (before a long training run).
+
+    Checks the shipped agent's protection, existing files, and that the folder can really be
+    written (it writes and removes empty files there). Returns the checkpoint prefix.
+    """
+    return _check_save_path(_as_path(path, DEFAULT_WEIGHTS), overwrite, allow_shipped=False)
 
 
 def _versions() -> dict[str, str]:
@@ -538,65 +594,57 @@ def _json_default(value):
     )
 
 
-def _json_text(info: dict[str, Any]) -> str:
-    """Indented JSON, with lists of numbers (layer shapes) kept on one line."""
-    number = r"-?\d[\d.eE+-]*"
-    # only lists that json.dumps spread over lines (a raw newline never occurs inside a JSON string)
-    short_list = re.compile(rf"\[\n\s*({number}(?:,\n\s*{number})*)\n\s*\]")
-    text = json.dumps(info, indent=2, default=_json_default)
-    return short_list.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
-
-
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Hold back Ctrl+C for the few renames that put a save in place; deliver it afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
+def _write_checkpoint(model, staging: Path, prefix: Path) -> list[Path]:
+    """Save the model's weights into ``staging`` under the final file names; return those files."""
+    plain = staging if not checkpoints.has_glob_characters(staging) else Path(tempfile.mkdtemp(prefix="cartpole-dqn-"))
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    except (ValueError, OSError):
-        yield
-        return
-    try:
-        yield
+        model.save_weights(str(plain / "w"))
+        written = [index_file(plain / "w"), *data_files(plain / "w")]
+        files = []
+        for file in written:
+            target = staging / (prefix.name + file.name[1:])
+            if plain == staging:
+                os.replace(file, target)
+            else:
+                shutil.copyfile(file, target)
+            files.append(target)
+        return files
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                raise KeyboardInterrupt
+        if plain != staging:
+            shutil.rmtree(plain, ignore_errors=True)
+        (staging / "checkpoint").unlink(missing_ok=True)  # tf-keras' bookkeeping file
 
 
-def _move_into_place(moves: list[tuple[Path, Path]], token: str) -> None:
-    """Rename each ``(new, destination)``; if anything fails, put every previous file back."""
-    backups: list[tuple[Path, Path]] = []
-    placed: list[Path] = []
-    with _interrupts_deferred():
-        try:
-            for _, destination in moves:
-                if destination.exists():
-                    backup = destination.with_name(f".{destination.name}.tmp-backup-{token}")
-                    os.replace(destination, backup)
-                    backups.append((backup, destination))
-            for new, destination in moves:
-                os.replace(new, destination)
-                placed.append(destination)
-        except BaseException:
-            restored = {destination for _, destination in backups}
-            for destination in placed:
-                if destination not in restored:
-                    with contextlib.suppress(OSError):
-                        destination.unlink()
-            for backup, destination in backups:
-                with contextlib.suppress(OSError):
-                    os.replace(backup, destination)
-            raise
-        for backup, _ in backups:
-            with contextlib.suppress(OSError):
-                backup.unlink()
+def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any] | None, allow_shipped: bool) -> Path:
+    model = _network_of(agent_or_model, "save_weights")
+    _check_save_path(prefix, overwrite, allow_shipped)
+    info: dict[str, Any] = {
+        "weights": prefix.name,
+        "format": "tensorflow-checkpoint",
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "layers": _layer_records(model),
+        "versions": _versions(),
+    }
+    info.update(metadata or {})
+    json.dumps(info, default=_json_default)  # refuse metadata that cannot be written, before writing anything
+    staging = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".save-", dir=prefix.parent))
+        new_files = _write_checkpoint(model, staging, prefix)
+        info["sha256"] = {file.name: file_sha256(file) for file in new_files}
+        record = staging / metadata_path(prefix).name
+        record.write_text(json.dumps(info, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        moves = [(file, prefix.parent / file.name) for file in new_files] + [(record, metadata_path(prefix))]
+        checkpoints.move_into_place(moves, staging, prefix)
+    except (OSError, tf.errors.OpError) as exc:
+        reason = _write_problem(prefix, exc) if isinstance(exc, OSError) else _one_line(exc)
+        raise WeightsWriteError(
+            f"Saving the weights to {shown(prefix)} failed ({reason}); the previous files, if any, are unchanged."
+        ) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return prefix
 
 
 def save_weights(
@@ -604,53 +652,17 @@ def save_weights(
     path: str | os.PathLike | None = None,
     overwrite: bool = False,
     metadata: dict[str, Any] | None = None,
-    *,
-    _allow_shipped: bool = False,
 ) -> Path:
     """Save the weights of a DQN agent or Keras model (notebook 03); return the checkpoint path.
 
-    ``path`` defaults to ``weights/dqn_weights.h5f``; a name ending in ``.h5`` writes one HDF5
-    file instead of a checkpoint. Existing weights are replaced only with ``overwrite=True``;
-    the shipped pre-trained weights never. Writes ``<name>.json`` next to the weights with the
-    versions, layer shapes, SHA-256 of the files, and ``metadata`` (a JSON-friendly dict).
-    ``_allow_shipped`` is for the script that regenerates the shipped weights, nothing else.
+    ``path`` defaults to ``weights/dqn_weights.h5f``. Existing weights are replaced only with
+    ``overwrite=True``; the shipped pre-trained weights never. Writes ``<name>.json`` next to the
+    weights with the versions, each layer's shapes, width and activation, the SHA-256 of the
+    files, and ``metadata`` (a JSON-friendly dict).
     """
-    model = _keras_model(agent_or_model, "save_weights")
-    prefix = check_save_path(path, overwrite, _allow_shipped=_allow_shipped)
-    info: dict[str, Any] = {
-        "weights": prefix.name,
-        "format": "hdf5" if _is_h5(prefix) else "tensorflow-checkpoint",
-        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "layers": [
-            {"name": name, "shapes": {a: list(s) for a, s in variables}} for name, variables in _model_layers(model)
-        ],
-        "versions": _versions(),
-    }
-    info.update(metadata or {})
-    json.dumps(info, default=_json_default)  # refuse metadata that cannot be written, before writing anything
-    try:
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        temporary = Path(tempfile.mkdtemp(prefix=f".{prefix.name}.tmp-", dir=prefix.parent))
-    except OSError as exc:
-        raise WeightsError(
-            f"Cannot write to the folder {_shown(prefix.parent)} ({exc.strerror or exc}). "
-            "Choose a folder you can write to, or fix its permissions."
-        ) from None
-    try:
-        try:
-            model.save_weights(str(temporary / prefix.name))
-        except OSError as exc:
-            raise WeightsError(
-                f"Saving the weights to {_shown(prefix)} failed ({exc.strerror or exc}); the previous files, if any, are unchanged. "
-                "Check that the disk is not full and the folder is writable, then save again."
-            ) from None
-        new_files = [temporary / prefix.name] if _is_h5(prefix) else [_index_file(temporary / prefix.name)]
-        new_files += [] if _is_h5(prefix) else _data_files(temporary / prefix.name)
-        info["sha256"] = {file.name: file_sha256(file) for file in new_files}
-        sidecar = temporary / metadata_path(prefix).name
-        sidecar.write_text(_json_text(info), encoding="utf-8")
-        moves = [(file, prefix.parent / file.name) for file in new_files] + [(sidecar, metadata_path(prefix))]
-        _move_into_place(moves, temporary.name.rsplit("-", 1)[-1])
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return prefix
+    return _save(agent_or_model, _as_path(path, DEFAULT_WEIGHTS), overwrite, metadata, allow_shipped=False)
+
+
+def _save_shipped(agent_or_model, metadata: dict[str, Any], path: str | os.PathLike | None = None) -> Path:
+    """Replace the shipped agent (``scripts/make_pretrained.py`` only; tests pass a temporary ``path``)."""
+    return _save(agent_or_model, _as_path(path, SHIPPED_WEIGHTS), True, metadata, allow_shipped=True)

@@ -39,11 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     if not result.solved:
         print("Not solved: the shipped weights were left as they were. Try another --seed.", file=sys.stderr)
         return 1
-    cd.save_weights(
+    cd.weights._save_shipped(  # the one writer of the shipped agent
         run.dqn,
-        SHIPPED_WEIGHTS,
-        overwrite=True,
-        metadata={
+        {
             "env_id": cd.DEFAULT_ENV_ID,
             "seed": args.seed,
             "steps_trained": run.steps,
@@ -57,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_min": result.min,
             "recipe": f"notebook 03: {cd.agent.describe_recipe()}, stop when the greedy mean reaches the target",
         },
-        _allow_shipped=True,
+        SHIPPED_WEIGHTS,
     )
     print(f"saved {SHIPPED_WEIGHTS}")
     return 0

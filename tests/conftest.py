@@ -19,3 +19,19 @@ def moved_weights_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
     monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")
     return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_weights_unchanged():
+    """After the whole suite: the shipped agent's files are byte for byte what they were (issue 11)."""
+    import hashlib
+
+    from cartpole_dqn.settings import PROJECT_ROOT
+
+    def digests() -> dict[str, str]:
+        files = sorted((PROJECT_ROOT / "weights").glob("dqn_pretrained.*"))
+        return {file.name: hashlib.sha256(file.read_bytes()).hexdigest() for file in files}
+
+    before = digests()
+    yield
+    assert digests() == before, "a test changed the shipped agent in weights/: restore it with `git checkout weights/`"

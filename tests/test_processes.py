@@ -1,0 +1,217 @@
+"""Issue 11 across processes: signals, concurrent readers and writers, a full disk, broken installs.
+
+Each test starts real Python processes (each imports TensorFlow, about 5 s). Nothing touches
+the repository's ``weights/`` except to check that it is refused and unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from cartpole_dqn.settings import PROJECT_ROOT
+from cartpole_dqn.weights import file_sha256
+
+import pytest
+
+SHIPPED_FILES = sorted((PROJECT_ROOT / "weights").glob("dqn_pretrained.*"))
+#: Makes the listed top-level modules impossible to import, as if they were not installed.
+BLOCKER = """
+import os, sys
+_BLOCKED = set(filter(None, os.environ.get("BLOCK_MODULES", "").split(",")))
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in _BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "CARTPOLE_DQN_WEIGHTS_DIR": str(tmp_path / "weights"), **extra}
+
+
+def cli(*args: str, tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:
+    env = kwargs.pop("env", None) or environment(tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "cartpole_dqn", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+        **kwargs,
+    )
+
+
+def test_the_shipped_agent_survives_train_with_overwrite_and_another_weights_dir(tmp_path):
+    before = {file.name: file_sha256(file) for file in SHIPPED_FILES}
+    result = cli(
+        "train", "--steps", "50", "--weights", str(PROJECT_ROOT / "weights" / "dqn_pretrained.h5f"), "--overwrite",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "shipped pre-trained agent" in result.stderr and "Training" not in result.stdout
+    assert {file.name: file_sha256(file) for file in SHIPPED_FILES} == before
+
+
+@pytest.mark.parametrize(
+    ("blocked", "missing"),
+    [
+        ("rl", "keras-rl2"),
+        ("tensorflow,tf_keras,rl,gymnasium,numpy,PIL,pygame,matplotlib,packaging", "tensorflow, tf-keras, keras-rl2"),
+    ],
+)
+def test_the_doctor_runs_and_names_each_missing_library(tmp_path, blocked, missing):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = environment(tmp_path, BLOCK_MODULES=blocked, PYTHONPATH=str(tmp_path))
+    result = cli("doctor", tmp_path=tmp_path, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"FAIL  Libraries installed           missing: {missing}" in result.stdout
+    assert "-m pip install" in result.stdout and '"keras-rl2==1.0.5"' in result.stdout
+    assert "checks failed: apply the fixes above" in result.stdout
+    other = cli("evaluate", tmp_path=tmp_path, env=env)  # every other command: one line pointing to the doctor
+    assert other.returncode == 2
+    assert (
+        other.stderr.startswith("error: the library keras-rl2 is not installed") or "is not installed" in other.stderr
+    )
+    assert "python -m cartpole_dqn doctor" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_a_broken_library_is_reported_not_raised(tmp_path):
+    (tmp_path / "gymnasium").mkdir()
+    (tmp_path / "gymnasium" / "__init__.py").write_text("raise RuntimeError('this gymnasium is broken')\n")
+    result = cli("doctor", tmp_path=tmp_path, env=environment(tmp_path, PYTHONPATH=str(tmp_path)))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "broken: gymnasium (RuntimeError: this gymnasium is broken)" in result.stdout
+
+
+def test_sigterm_during_training_saves_what_was_reached_and_says_so(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", "train", "--steps", "200000", "--weights", "agent.h5f"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("Training a DQN agent"), first
+    time.sleep(4)  # well into training
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, out + err
+    assert "Training was stopped with SIGTERM" in err and "Traceback" not in err
+    assert "Saved the weights to agent.h5f" in out
+    assert (tmp_path / "agent.h5f.index").is_file() and (tmp_path / "agent.json").is_file()
+
+
+def test_ctrl_c_while_tensorflow_loads_exits_130_quietly(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", "doctor"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+    )
+    time.sleep(1.0)  # TensorFlow takes about 5 s to import here
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err
+
+
+WRITER = """
+import sys
+import cartpole_dqn as cd
+path, seed, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+cd.set_seeds(seed)
+model = cd.build_model(4, 2)
+for _ in range(rounds):
+    cd.save_weights(model, path, overwrite=True)
+print("saved", rounds)
+"""
+
+READER = """
+import sys, time
+import numpy as np
+import cartpole_dqn as cd
+path, until = sys.argv[1], time.time() + float(sys.argv[2])
+known = {}
+for seed in (1, 2):
+    cd.set_seeds(seed)
+    known[seed] = cd.build_model(4, 2).get_weights()[0]
+reads = 0
+while time.time() < until:
+    kernel = cd.weights.read_weights(path).layers[0][1]["kernel"]
+    assert any(np.array_equal(kernel, k) for k in known.values()), "a mix of two saves"
+    reads += 1
+print("reads", reads)
+"""
+
+
+def test_concurrent_saves_and_loads_never_see_half_a_save(tmp_path):
+    (tmp_path / "writer.py").write_text(WRITER)
+    (tmp_path / "reader.py").write_text(READER)
+    path = str(tmp_path / "shared.h5f")
+    first = subprocess.run(
+        [sys.executable, "writer.py", path, "1", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == 0, first.stderr
+    run = dict(cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes = [
+        subprocess.Popen([sys.executable, "writer.py", path, "1", "15"], **run),
+        subprocess.Popen([sys.executable, "writer.py", path, "2", "15"], **run),
+        subprocess.Popen([sys.executable, "reader.py", path, "12"], **run),
+    ]
+    results = [process.communicate(timeout=240) for process in processes]
+    for process, (out, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, out + err[-3000:]
+    assert "saved 15" in results[0][0] and "saved 15" in results[1][0]
+    assert int(results[2][0].split()[-1]) > 10
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers == [
+        "reader.py",
+        "shared.h5f.data-00000-of-00001",
+        "shared.h5f.index",
+        "shared.json",
+        "writer.py",
+    ]
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_no_temporary_files(tmp_path):
+    (tmp_path / "keep").mkdir()
+
+    def small_files_only():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))  # like `ulimit -f 2`
+
+    code = textwrap.dedent(
+        """
+        import cartpole_dqn as cd
+        try:
+            cd.save_weights(cd.build_model(4, 2, hidden=64), "keep/agent.h5f")
+        except cd.WeightsError as exc:
+            print("WeightsError:", exc)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files_only,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("WeightsError: Saving the weights to keep/agent.h5f failed"), result.stdout
+    assert "previous files, if any, are unchanged" in result.stdout
+    assert list((tmp_path / "keep").iterdir()) == []
