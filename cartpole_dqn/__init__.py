@@ -25,10 +25,13 @@ compat.apply()
 
 from . import settings  # noqa: E402
 from .agent import Adam, DQNAgent, build_agent, compile_agent, make_optimizer, reset_session, set_seeds  # noqa: E402
+from .checks import check  # noqa: E402  (exercise checks, notebooks 01-05)
 from .deploy import Controller, load_controller  # noqa: E402
 from .doctor import check_setup, print_report  # noqa: E402
 from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env  # noqa: E402
 from .evaluation import Evaluation, evaluate, greedy_policy, random_scores, summarize  # noqa: E402
+from .insight import QNetwork, load_q_network  # noqa: E402  (notebook 05; also binds cd.insight)
+from .lesson import update_by_hand  # noqa: E402  (notebook 03; also binds cd.lesson)
 from .model import build_model  # noqa: E402
 from .plots import (  # noqa: E402
     plot_rewards,
@@ -60,6 +63,7 @@ __all__ = [
     "EnvironmentSpecError",
     "Evaluation",
     "GymAdapter",
+    "QNetwork",
     "SHIPPED_WEIGHTS",
     "SMOKE",
     "SolveMonitor",
@@ -70,12 +74,16 @@ __all__ = [
     "WeightsNotFoundError",
     "build_agent",
     "build_model",
+    "check",
     "check_setup",
     "compat",
     "compile_agent",
     "env_sizes",
     "evaluate",
     "greedy_policy",
+    "insight",
+    "lesson",
+    "load_q_network",
     "load_controller",
     "load_weights",
     "make_env",
@@ -95,4 +103,5 @@ __all__ = [
     "side_by_side",
     "summarize",
     "train",
+    "update_by_hand",
 ]
