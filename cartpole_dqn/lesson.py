@@ -25,6 +25,7 @@ __all__ = [
     "Batch",
     "Update",
     "boltzmann_probabilities",
+    "play_without_learning",
     "sample_batch",
     "update_by_hand",
     "keras_rl2_update",
@@ -70,6 +71,23 @@ def boltzmann_probabilities(q_values, tau: float = 1.0, clip: tuple[float, float
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def play_without_learning(dqn, env, steps: int = 300) -> int:
+    """Let the agent act for ``steps`` steps with its training policy, storing them in its memory, learning nothing.
+
+    That is keras-rl2's warm-up (no update while ``step <= nb_steps_warmup``), stretched for the
+    demonstration: the warm-up is raised for this one ``fit`` and put back. Returns the memory's size.
+    """
+    if steps < 40:
+        raise ValueError(f"Play at least 40 steps, so that a batch of 32 can be sampled; got {steps}.")
+    warmup = dqn.nb_steps_warmup
+    dqn.nb_steps_warmup = steps + 1
+    try:
+        dqn.fit(env, nb_steps=steps, visualize=False, verbose=0)
+    finally:
+        dqn.nb_steps_warmup = warmup
+    return dqn.memory.nb_entries
+
+
 def sample_batch(dqn, size: int = 32, seed: int = 0, include_episode_end: bool = True) -> Batch:
     """``size`` transitions from ``dqn.memory``, chosen with their own random generator (not Python's ``random``).
 
@@ -81,18 +99,19 @@ def sample_batch(dqn, size: int = 32, seed: int = 0, include_episode_end: bool =
     if entries < size + 2:
         raise ValueError(f"The replay memory holds {entries} steps; it needs at least {size + 2} to sample {size}.")
     terminals = np.array([memory.terminals[i] for i in range(entries)], dtype=bool)
-    # keras-rl2 turns batch index b into the transition observations[b] -> observations[b + 1];
-    # b is skipped when terminals[b - 1] is set (that "transition" crosses into a new episode).
-    valid = np.array([b for b in range(1, entries - 1) if not terminals[b - 1]])
+    # keras-rl2's sample() turns a given index i into j = i + 1, the transition observations[j - 1] ->
+    # observations[j] with done = terminals[j - 1]; it skips j when terminals[j - 2] is set (that
+    # "transition" would cross from one episode into the next).
+    valid = np.array([j for j in range(2, entries) if not terminals[j - 2]])
     rng = np.random.default_rng(seed)
     chosen = list(rng.choice(valid, size=size, replace=False))
-    ends = [b for b in valid if terminals[b]]
-    if include_episode_end and ends and not any(terminals[b] for b in chosen):
+    ends = [j for j in valid if terminals[j - 1]]
+    if include_episode_end and ends and not any(terminals[j - 1] for j in chosen):
         chosen[0] = ends[0]
     elif include_episode_end and ends:
-        first = next(i for i, b in enumerate(chosen) if terminals[b])
+        first = next(i for i, j in enumerate(chosen) if terminals[j - 1])
         chosen[0], chosen[first] = chosen[first], chosen[0]
-    indexes = np.array(chosen) - 1  # sample() adds 1 to every index it is given
+    indexes = np.array(chosen) - 1
     experiences = memory.sample(size, batch_idxs=indexes)
     return Batch(
         indexes=indexes,
