@@ -26,6 +26,7 @@ __all__ = [
     "returns_to_go",
     "play",
     "hand_rule",
+    "map_states",
     "policy_map",
     "read_learning_curves",
 ]
@@ -115,6 +116,7 @@ class Rollouts:
     q_values: list[np.ndarray]
     actions: list[np.ndarray]
     terminated: np.ndarray
+    final_observations: np.ndarray  # the observation after each episode's last step
 
     @property
     def lengths(self) -> np.ndarray:
@@ -176,6 +178,7 @@ def play(
         q_values=[np.array(q) if q else np.zeros((0, 2)) for q in q_values],
         actions=[np.array(a) for a in actions],
         terminated=terminated,
+        final_observations=current.copy(),
     )
 
 
@@ -192,13 +195,25 @@ def policy_map(
     Returns ``(xs, ys, actions)`` with ``actions[j, i]`` the action at ``(xs[i], ys[j])``
     (the layout ``plt.pcolormesh`` expects). Indexes as in :data:`STATE_NAMES`.
     """
+    xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
+    actions = np.argmax(q(map_states(x, y, x_range, y_range, n)), axis=1)
+    return xs, ys, actions.reshape(n, n)
+
+
+def map_states(
+    x: int = 2,
+    y: int = 3,
+    x_range: tuple[float, float] = (-0.21, 0.21),
+    y_range: tuple[float, float] = (-2.0, 2.0),
+    n: int = 121,
+) -> np.ndarray:
+    """The ``n * n`` states of :func:`policy_map`'s grid, row by row, shape ``(n * n, 4)``."""
     if x == y or not (0 <= x < 4 and 0 <= y < 4):
         raise ValueError(f"x and y must be two different state indexes 0-3, got {x} and {y}.")
-    xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
+    gx, gy = np.meshgrid(np.linspace(*x_range, n), np.linspace(*y_range, n))
     grid = np.zeros((n * n, 4), dtype=np.float32)
-    gx, gy = np.meshgrid(xs, ys)
     grid[:, x], grid[:, y] = gx.ravel(), gy.ravel()
-    return xs, ys, np.argmax(q(grid), axis=1).reshape(n, n)
+    return grid
 
 
 def read_learning_curves(path: str | Path) -> dict:
