@@ -62,9 +62,12 @@ try:
     compat.apply()  # before anything below imports TensorFlow
     # One line per module; each name imported here is also listed in __all__.
     from .agent import build_agent, compile_agent, make_optimizer, reset_session, set_seeds
+    from .checks import check  # exercise checks, notebooks 01-05
     from .deploy import Controller, load_controller
     from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env
     from .evaluation import Evaluation, evaluate, greedy_policy, random_scores, summarize
+    from .insight import QNetwork, load_q_network  # notebook 05; also binds cd.insight
+    from .lesson import update_by_hand  # notebook 03; also binds cd.lesson
     from .model import build_model
     from .plots import plot_rewards, plot_score_histogram, record_episode, save_gif, show_animation, side_by_side
     from .settings import SMOKE
@@ -105,6 +108,7 @@ __all__ = [
     "EnvironmentSpecError",
     "Evaluation",
     "GymAdapter",
+    "QNetwork",
     "SHIPPED_WEIGHTS",
     "SMOKE",
     "SetupError",
@@ -116,12 +120,16 @@ __all__ = [
     "WeightsNotFoundError",
     "build_agent",
     "build_model",
+    "check",
     "check_setup",
     "compat",
     "compile_agent",
     "env_sizes",
     "evaluate",
     "greedy_policy",
+    "insight",
+    "lesson",
+    "load_q_network",
     "load_controller",
     "load_weights",
     "make_env",
@@ -141,4 +149,5 @@ __all__ = [
     "side_by_side",
     "summarize",
     "train",
+    "update_by_hand",
 ]

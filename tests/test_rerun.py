@@ -32,13 +32,19 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 START_TIMEOUT = 120  # seconds for the kernel to start
 CELL_TIMEOUT = 120  # seconds for any one cell
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+CHECK_OUTPUT = "nbval-check-output"  # the cell tag nbval compares outputs of
 
 
 def code_cells(name: str) -> list[str]:
     """The sources of a notebook's code cells, in order."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def tagged_sources(name: str, tag: str) -> set[str]:
+    """The sources of the code cells that carry ``tag`` in their metadata."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    return {c.source for c in notebook.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])}
 
 
 def index_of(sources: list[str], needle: str) -> int:
@@ -155,21 +161,23 @@ def kernel(tmp_path):
 # --- 1. "Run All" twice in one kernel -----------------------------------------------------------
 
 
-def same_output(first: list[CellRun], second: list[CellRun], needle: str) -> None:
-    """The cells containing ``needle`` printed the same in both passes."""
-    cells = [i for i, run in enumerate(first) if needle in run.source]
+def same_output(first: list[CellRun], second: list[CellRun], needle: str, tagged: set[str] | None = None) -> None:
+    """The cells containing ``needle`` (or, with ``tagged``, those sources) printed the same in both passes."""
+    cells = [i for i, run in enumerate(first) if (run.source in tagged if tagged is not None else needle in run.source)]
     assert cells, f"no code cell contains {needle!r}"
     for i in cells:
         assert second[i].text == first[i].text, f"second pass printed something else\n{first[i].source}"
 
 
 def check_01(first: list[CellRun], second: list[CellRun]) -> None:
-    same_output(first, second, CHECK_OUTPUT)
+    same_output(first, second, CHECK_OUTPUT, tagged_sources("01_random_baseline.ipynb", CHECK_OUTPUT))
     same_output(first, second, "play_random_episode(env, seed=SEED + episode)")  # the seeded random scores
 
 
 def check_02(first: list[CellRun], second: list[CellRun]) -> None:
-    same_output(first, second, CHECK_OUTPUT)  # includes model.summary(): the same layer names again
+    same_output(
+        first, second, CHECK_OUTPUT, tagged_sources("02_the_model.ipynb", CHECK_OUTPUT)
+    )  # incl. model.summary()
     same_output(first, second, "model.predict(batch")  # the untrained network's Q-values
     same_output(first, second, "packaged.predict(batch")  # the package's network: the same Q-values
 
@@ -186,7 +194,7 @@ def check_03(first: list[CellRun], second: list[CellRun]) -> None:
     fit = index_of(sources, "dqn.fit(")
     assert SECONDS.sub("_ s", second[fit].stdout) == SECONDS.sub("_ s", first[fit].stdout)
     assert "same scores as dqn.test: True" in second[index_of(sources, "cd.evaluate(")].text
-    assert second[-1].text.startswith("Trained ")
+    assert second[index_of(sources, "monitor.seconds")].text.startswith("Trained ")
 
 
 def check_04(first: list[CellRun], second: list[CellRun]) -> None:
@@ -226,7 +234,7 @@ def check_03_after_02(kernel: Kernel) -> None:
     assert "states: 4 | actions: 2" in runs[index_of(sources, "cd.env_sizes(env)")].text
     assert "770 parameters" in runs[index_of(sources, "count_params()")].text
     assert "same scores as dqn.test: True" in runs[index_of(sources, "cd.evaluate(")].text
-    assert runs[-1].text.startswith("Trained ")
+    assert runs[index_of(sources, "monitor.seconds")].text.startswith("Trained ")
 
 
 # --- 3. interrupting training ------------------------------------------------------------------------
@@ -246,7 +254,7 @@ def steps_reported(run: CellRun) -> int:
 
 def test_interrupted_training_leaves_a_usable_agent(kernel):
     sources = code_cells("03_training.ipynb")
-    fit = index_of(sources, "dqn.fit(")
+    fit = index_of(sources, "history = dqn.fit(")
     kernel.run_all(sources[:fit], "03_training.ipynb before training")
     warmup = int(kernel.run_ok("print(dqn.nb_steps_warmup)", "the agent's warm-up").stdout)
     under_way = warmup + 200  # the network has been trained for a while
@@ -276,7 +284,7 @@ def test_interrupted_training_leaves_a_usable_agent(kernel):
     assert episodes == expected
     assert "same scores as dqn.test: True" in rest[index_of(after, "cd.evaluate(")].text
     assert "dqn_weights.h5f.index" in rest[index_of(after, "cd.save_weights(")].text
-    assert rest[-1].text.startswith(f"Trained {int(steps):,} steps")
+    assert rest[index_of(after, "monitor.seconds")].text.startswith(f"Trained {int(steps):,} steps")
 
     # and the same agent can go on training
     more = kernel.run_ok("dqn.fit(env, nb_steps=100, visualize=False, verbose=0)\nprint(dqn.step)", "training on")
@@ -295,7 +303,7 @@ def check_headline_run_again(kernel: Kernel, sources: list[str], runs: list[Cell
     Called by the Run-All-twice test of 03, on its second pass (one kernel and one training for both).
     """
     headline = index_of(sources, "monitor.seconds")
-    training_seconds = float(CLOSING_LINE.search(runs[index_of(sources, "dqn.fit(")].stdout).group(1))
+    training_seconds = float(CLOSING_LINE.search(runs[index_of(sources, "history = dqn.fit(")].stdout).group(1))
     time.sleep(2.0)
     again = kernel.run_ok(sources[headline], "the headline cell, run again 2 s later")
     assert again.text == runs[headline].text, "the headline changed when its cell was run again"

@@ -1,0 +1,179 @@
+"""The lesson helpers: exercise checks, the DQN update by hand, and notebook 05's insight tools."""
+
+from __future__ import annotations
+
+import math
+
+import cartpole_dqn as cd
+from cartpole_dqn import insight, lesson
+from cartpole_dqn.checks import QUESTIONS, check
+
+import numpy as np
+import pytest
+
+# --- exercise checks ---------------------------------------------------------------------------
+
+
+def test_check_accepts_the_right_answer_and_explains(capsys):
+    assert check("02.1", sum(0.99**k for k in range(200)))
+    assert "right" in capsys.readouterr().out
+    assert not check("02.1", 100.0)  # the value without a time limit: a hint, not a pass
+    assert "not yet" in capsys.readouterr().out
+
+
+def test_every_question_answer_is_what_its_formula_gives():
+    expected = {
+        "01.1": 9.5618,
+        "01.2": 180.0,
+        "02.1": 86.6020,
+        "02.2": 2.9701,
+        "03.1": 42.58,
+        "03.2": 0.7311,
+        "03.3": 3.3282,
+        "04.1": 99.3430,
+        "04.2": 0.6225,
+        "05.1": 39.4994,
+        "05.2": 100.0,
+    }
+    assert set(QUESTIONS) == set(expected)
+    for key, value in expected.items():
+        assert QUESTIONS[key].answer == pytest.approx(value, abs=1e-3), key
+
+
+def test_check_rejects_unknown_questions_and_non_numbers():
+    with pytest.raises(KeyError, match="no exercise"):
+        check("09.9", 1.0)
+    with pytest.raises(TypeError, match="as a number"):
+        check("01.1", "nine")
+    assert not check("01.1", math.nan)
+
+
+# --- Boltzmann ---------------------------------------------------------------------------------
+
+
+def test_boltzmann_probabilities_follow_keras_rl2s_policy():
+    from rl.policy import BoltzmannQPolicy
+
+    probabilities = lesson.boltzmann_probabilities([45.0, 46.0])
+    assert probabilities[1] == pytest.approx(1 / (1 + math.exp(-1.0)))
+    # keras-rl2's own draws land on "right" with that frequency
+    np.random.seed(0)
+    policy = BoltzmannQPolicy()
+    draws = [policy.select_action(np.array([45.0, 46.0])) for _ in range(4000)]
+    assert np.mean(draws) == pytest.approx(probabilities[1], abs=0.03)
+    # huge Q-values are clipped like keras-rl2 does, not overflowed
+    assert np.all(np.isfinite(lesson.boltzmann_probabilities([1e6, 1e6 + 1])))
+
+
+# --- the DQN update by hand ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def filled_agent():
+    cd.reset_session(0)
+    model = cd.build_model(4, 2)
+    dqn = cd.compile_agent(cd.build_agent(model, 2))
+    lesson.play_without_learning(dqn, cd.make_env(seed=5), steps=120)
+    return dqn
+
+
+def test_play_without_learning_fills_the_memory_and_learns_nothing(filled_agent):
+    dqn = filled_agent
+    assert dqn.memory.nb_entries > 120  # every step, plus one entry per episode end
+    assert dqn.nb_steps_warmup == cd.agent.DEFAULT_WARMUP  # put back
+    assert dqn.step == 120  # fit counted the steps; with a warm-up of 121 none of them trained
+    with pytest.raises(ValueError, match="at least 40"):
+        lesson.play_without_learning(dqn, cd.make_env(seed=5), steps=10)
+
+
+def test_sample_batch_returns_real_transitions_with_an_episode_end_first(filled_agent):
+    dqn = filled_agent
+    batch = lesson.sample_batch(dqn, size=32, seed=3)
+    assert batch.states.shape == batch.next_states.shape == (32, 1, 4)
+    assert batch.dones[0] == 1.0 and set(np.unique(batch.dones)) <= {0.0, 1.0}
+    memory = dqn.memory
+    for i, index in enumerate(batch.indexes):  # observation j - 1 -> observation j, j = index + 1
+        j = index + 1
+        assert np.array_equal(batch.states[i, 0], memory.observations[j - 1])
+        assert np.array_equal(batch.next_states[i, 0], memory.observations[j])
+        assert batch.actions[i] == memory.actions[j - 1]
+        assert batch.dones[i] == float(memory.terminals[j - 1])
+        assert not memory.terminals[j - 2]  # never a jump from one episode into the next
+    for i in np.flatnonzero(batch.dones == 0):  # within an episode the cart moves by one step
+        assert np.abs(batch.next_states[i, 0, 0] - batch.states[i, 0, 0]) < 0.05
+
+
+def test_update_by_hand_equals_keras_rl2s_backward(filled_agent):
+    dqn = filled_agent
+    batch = lesson.sample_batch(dqn, size=32, seed=1)
+    by_hand = lesson.update_by_hand(dqn, batch)
+    assert by_hand.targets[0] == pytest.approx(batch.rewards[0])  # done: no future
+    assert np.all(by_hand.masks.sum(axis=1) == 1)
+    before = [w.copy() for w in dqn.model.get_weights()]
+    by_keras = lesson.keras_rl2_update(dqn, batch)
+    assert list(by_keras) == ["loss", "mae", "mean_q"]
+    assert [by_hand.loss, by_hand.mae, by_hand.mean_q] == pytest.approx(list(by_keras.values()), rel=1e-5)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, dqn.model.get_weights(), strict=True))  # it trained
+    assert "sample" not in vars(dqn.memory)  # the pinned sampler is gone again
+
+
+def test_the_hand_update_detects_a_wrong_target(filled_agent):
+    """The comparison can fail: targets without the (1 - done) factor give another loss."""
+    dqn = filled_agent
+    batch = lesson.sample_batch(dqn, size=32, seed=1)
+    wrong = lesson.Batch(batch.indexes, batch.states, batch.actions, batch.rewards, batch.next_states, batch.dones * 0)
+    by_keras = lesson.keras_rl2_update(dqn, batch)
+    assert lesson.update_by_hand(dqn, wrong).loss != pytest.approx(by_keras["loss"], rel=1e-5)
+
+
+# --- notebook 05 ---------------------------------------------------------------------------------
+
+
+def test_returns_to_go_and_the_ceiling():
+    assert insight.discounted_ceiling(0.99, 200) == pytest.approx(86.602, abs=1e-3)
+    assert insight.discounted_ceiling(0.99, 1) == 1.0
+    to_go = insight.returns_to_go(np.ones(200), 0.99)
+    assert to_go[0] == pytest.approx(86.602, abs=1e-3) and to_go[-1] == 1.0
+    assert to_go[150] == pytest.approx(QUESTIONS["05.1"].answer)
+
+
+def test_play_scores_like_the_packages_evaluator():
+    q = cd.load_q_network()
+    runs = insight.play(q, "CartPole-v0", seeds=range(10, 30))
+    reference = cd.evaluate(_shipped_model(), "CartPole-v0", episodes=20, seed=10)
+    assert np.array_equal(runs.lengths, reference.scores)
+    assert all(len(o) == len(v) == n for o, v, n in zip(runs.observations, runs.q_values, runs.lengths, strict=True))
+
+
+def _shipped_model():
+    cd.reset_session()
+    model = cd.build_model(4, 2)
+    cd.load_weights(model, cd.SHIPPED_WEIGHTS)
+    return model
+
+
+def test_q_network_equals_keras():
+    model = _shipped_model()
+    states = np.random.default_rng(0).uniform(-0.2, 0.2, size=(50, 1, 4)).astype(np.float32)
+    assert np.allclose(insight.QNetwork.from_model(model)(states), model.predict_on_batch(states), atol=1e-5)
+
+
+def test_hand_rule_balances_and_policy_maps_line_up():
+    runs = insight.play(insight.hand_rule, "CartPole-v0", seeds=range(5))
+    assert list(runs.lengths) == [200] * 5 and not runs.terminated.any()
+    q = cd.load_q_network()
+    xs, ys, actions = insight.policy_map(q, n=11)
+    states = insight.map_states(n=11)
+    assert actions.shape == (11, 11)
+    assert np.array_equal(actions.ravel(), np.argmax(q(states), axis=1))
+    assert states[12, 2] == pytest.approx(xs[1]) and states[12, 3] == pytest.approx(ys[1])
+    with pytest.raises(ValueError, match="two different"):
+        insight.policy_map(q, 2, 2)
+
+
+def test_learning_curves_file_is_read_and_a_missing_one_explained(tmp_path):
+    curves = insight.read_learning_curves(cd.settings.PROJECT_ROOT / "notebooks" / "data" / "learning_curves.json")
+    assert len(curves["seeds"]) >= 3
+    assert all(points[-1][0] == curves["steps"] for points in curves["seeds"].values())
+    with pytest.raises(FileNotFoundError, match="learning_curves.py"):
+        insight.read_learning_curves(tmp_path / "nope.json")
