@@ -395,6 +395,7 @@ _TERMINATED = False
 
 
 def _on_sigterm(signum, frame) -> None:
+    """SIGTERM or SIGHUP: stop like Ctrl+C (a training saves what it reached), exit code 143."""
     global _TERMINATED
     _TERMINATED = True
     raise _Terminated()
@@ -417,11 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
-    previous = None
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)  # treat SIGTERM like Ctrl+C
-    except (ValueError, OSError):  # not the main thread: leave signals alone
-        pass
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):  # treat a kill or a closed terminal like Ctrl+C (SIGHUP: not on Windows)
+        try:
+            previous[name] = signal.signal(getattr(signal, name), _on_sigterm)
+        except (AttributeError, ValueError, OSError):  # not the main thread, or no such signal: leave it alone
+            pass
     try:
         if args.handler is not _doctor and (problem := _setup_problem()) is not None:
             raise SetupError(
@@ -446,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -625,6 +625,12 @@ def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any
         "layers": _layer_records(model),
         "versions": _versions(),
     }
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict of JSON-friendly values, not {type(metadata).__name__}.")
+    if reserved := sorted(set(metadata or {}) & {*info, "sha256"}):
+        raise ValueError(
+            f"metadata may not set {', '.join(reserved)}: the record fills those in itself. Use other key names."
+        )
     info.update(metadata or {})
     json.dumps(info, default=_json_default)  # refuse metadata that cannot be written, before writing anything
     staging = None
