@@ -54,7 +54,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 #: ``50000``, ``50_000`` or ``50,000`` (commas only between groups of three digits: ``1,2`` is refused).
-_WHOLE_NUMBER = re.compile(r"\d{1,3}(,\d{3})+|\d+(_\d+)*")
+_WHOLE_NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+(_\d+)*)")
 
 
 def _whole_number(minimum: int):
@@ -76,17 +76,19 @@ _positive_int = _whole_number(1)
 _seed = _whole_number(0)
 
 
-def _weights_path(text: str) -> Path:
-    """An argparse type: a weights path, refused when empty."""
+def _weights_path(text: str) -> str:
+    """An argparse type: a weights path, refused when empty (kept as text: a trailing ``/`` means a folder)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty; give a file name such as weights/dqn_weights.h5f")
-    return Path(text)
+    return text
 
 
 def _gif_path(text: str) -> str:
-    """An argparse type: a file name ending in .gif."""
+    """An argparse type: a file name ending in .gif, not below a file."""
     if Path(text).suffix.lower() != ".gif" or not Path(text).stem:
         raise argparse.ArgumentTypeError(f"--gif needs a file name ending in .gif, got {text!r}")
+    if blocking := next((p for p in Path(text).parents if p.exists() and not p.is_dir()), None):
+        raise argparse.ArgumentTypeError(f"{blocking} is a file, not a folder; choose a .gif path inside a folder")
     return text
 
 
@@ -137,14 +139,14 @@ def _rescue(dqn, failed: Path, metadata: dict) -> tuple[Path | None, str]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from . import weights
     from .checkpoints import ReservationBusy, training_reservation
-    from .weights import _WeightsExistError, check_save_path
 
     try:  # fail now, not after training
-        path = check_save_path(args.weights, overwrite=args.overwrite)
-    except _WeightsExistError:
-        raise _WeightsExistError(
-            f"Weights already exist at {_shown(args.weights)}; pass --overwrite to replace them, "
+        path = weights.check_save_path(args.weights, overwrite=args.overwrite)
+    except weights._WeightsExistError:
+        raise weights._WeightsExistError(
+            f"Weights already exist at {_shown(args.weights or weights.DEFAULT_WEIGHTS)}; pass --overwrite to replace them, "
             "or choose another name with --weights."
         ) from None
     try:
