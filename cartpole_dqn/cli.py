@@ -204,7 +204,7 @@ def _test_and_save(args: argparse.Namespace, path: Path, run) -> int:
         f"Saved the weights to {_shown(saved)} (check them with: python -m cartpole_dqn evaluate --weights {_shown(saved)})"
     )
     if run.interrupted:
-        how = "SIGTERM" if _TERMINATED else "Ctrl+C"
+        how = _TERMINATED or "Ctrl+C"
         print(
             f"Training was stopped with {how} after {run.steps:,} steps; the weights it had reached were saved.",
             file=sys.stderr,
@@ -393,13 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TERMINATED = False
+#: The name of the signal (SIGTERM, SIGHUP) that stopped this run, or "" (none, or Ctrl+C).
+_TERMINATED = ""
 
 
 def _on_sigterm(signum, frame) -> None:
     """SIGTERM or SIGHUP: stop like Ctrl+C (a training saves what it reached), exit code 143."""
     global _TERMINATED
-    _TERMINATED = True
+    _TERMINATED = signal.Signals(signum).name
     raise _Terminated()
 
 
@@ -411,7 +412,7 @@ def _setup_problem() -> BaseException | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     global _TERMINATED
-    _TERMINATED = False
+    _TERMINATED = ""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         if _TERMINATED:
-            print("error: stopped by SIGTERM.", file=sys.stderr)
+            print(f"error: stopped by {_TERMINATED}.", file=sys.stderr)
             return EXIT_TERMINATED
         print("error: stopped with Ctrl+C.", file=sys.stderr)
         return EXIT_INTERRUPTED
