@@ -14,6 +14,9 @@ module             what it holds                                                
 ``training``       ``SolveMonitor`` (stop when solved), ``train``                   03
 ``weights``        saving and loading weights with clear errors                     03, 04
 ``checkpoints``    the files of a saved agent: locks, staging, atomic renames      03, 04
+``stored``         the network in a weights file: layers, activations, fit check  03, 04
+``errors``         the package's error types (one base), whole-number checks      all
+``paths``          paths shown relative to the project or the working folder      all
 ``deploy``         ``load_controller``: observation -> action, NumPy only           04
 ``plots``          histograms, reward curves, inline animations, GIFs               01, 03
 ``doctor``         ``check_setup``: is this machine ready? (standard library only)  all

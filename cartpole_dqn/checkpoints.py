@@ -169,14 +169,14 @@ def probe_writable(prefix: Path, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold back Ctrl+C and SIGTERM for the few renames that put a save in place; deliver them afterwards."""
+    """Hold back Ctrl+C, SIGTERM and SIGHUP for the few renames that put a save in place; deliver them afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
     previous: dict[int, object] = {}
     try:
-        for number in (signal.SIGINT, signal.SIGTERM):
+        for number in (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])):
             previous[number] = signal.signal(number, lambda signum, frame: received.append(signum))
     except (ValueError, OSError):  # pragma: no cover - no signals here
         for number, handler in previous.items():

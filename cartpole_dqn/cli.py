@@ -54,7 +54,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 #: ``50000``, ``50_000`` or ``50,000`` (commas only between groups of three digits: ``1,2`` is refused).
-_WHOLE_NUMBER = re.compile(r"\d{1,3}(,\d{3})+|\d+(_\d+)*")
+_WHOLE_NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+(_\d+)*)")
 
 
 def _whole_number(minimum: int):
@@ -76,17 +76,19 @@ _positive_int = _whole_number(1)
 _seed = _whole_number(0)
 
 
-def _weights_path(text: str) -> Path:
-    """An argparse type: a weights path, refused when empty."""
+def _weights_path(text: str) -> str:
+    """An argparse type: a weights path, refused when empty (kept as text: a trailing ``/`` means a folder)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty; give a file name such as weights/dqn_weights.h5f")
-    return Path(text)
+    return text
 
 
 def _gif_path(text: str) -> str:
-    """An argparse type: a file name ending in .gif."""
+    """An argparse type: a file name ending in .gif, not below a file."""
     if Path(text).suffix.lower() != ".gif" or not Path(text).stem:
         raise argparse.ArgumentTypeError(f"--gif needs a file name ending in .gif, got {text!r}")
+    if blocking := next((p for p in Path(text).parents if p.exists() and not p.is_dir()), None):
+        raise argparse.ArgumentTypeError(f"{blocking} is a file, not a folder; choose a .gif path inside a folder")
     return text
 
 
@@ -137,14 +139,14 @@ def _rescue(dqn, failed: Path, metadata: dict) -> tuple[Path | None, str]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from . import weights
     from .checkpoints import ReservationBusy, training_reservation
-    from .weights import _WeightsExistError, check_save_path
 
     try:  # fail now, not after training
-        path = check_save_path(args.weights, overwrite=args.overwrite)
-    except _WeightsExistError:
-        raise _WeightsExistError(
-            f"Weights already exist at {_shown(args.weights)}; pass --overwrite to replace them, "
+        path = weights.check_save_path(args.weights, overwrite=args.overwrite)
+    except weights._WeightsExistError:
+        raise weights._WeightsExistError(
+            f"Weights already exist at {_shown(args.weights or weights.DEFAULT_WEIGHTS)}; pass --overwrite to replace them, "
             "or choose another name with --weights."
         ) from None
     try:
@@ -202,7 +204,7 @@ def _test_and_save(args: argparse.Namespace, path: Path, run) -> int:
         f"Saved the weights to {_shown(saved)} (check them with: python -m cartpole_dqn evaluate --weights {_shown(saved)})"
     )
     if run.interrupted:
-        how = "SIGTERM" if _TERMINATED else "Ctrl+C"
+        how = _TERMINATED or "Ctrl+C"
         print(
             f"Training was stopped with {how} after {run.steps:,} steps; the weights it had reached were saved.",
             file=sys.stderr,
@@ -373,12 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TERMINATED = False
+#: The name of the signal (SIGTERM, SIGHUP) that stopped this run, or "" (none, or Ctrl+C).
+_TERMINATED = ""
 
 
 def _on_sigterm(signum, frame) -> None:
+    """SIGTERM or SIGHUP: stop like Ctrl+C (a training saves what it reached), exit code 143."""
     global _TERMINATED
-    _TERMINATED = True
+    _TERMINATED = signal.Signals(signum).name
     raise _Terminated()
 
 
@@ -390,7 +394,7 @@ def _setup_problem() -> BaseException | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     global _TERMINATED
-    _TERMINATED = False
+    _TERMINATED = ""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -399,11 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
-    previous = None
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)  # treat SIGTERM like Ctrl+C
-    except (ValueError, OSError):  # not the main thread: leave signals alone
-        pass
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):  # treat a kill or a closed terminal like Ctrl+C (SIGHUP: not on Windows)
+        try:
+            previous[name] = signal.signal(getattr(signal, name), _on_sigterm)
+        except (AttributeError, ValueError, OSError):  # not the main thread, or no such signal: leave it alone
+            pass
     try:
         if args.handler is not _doctor and (problem := _setup_problem()) is not None:
             raise SetupError(
@@ -413,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         if _TERMINATED:
-            print("error: stopped by SIGTERM.", file=sys.stderr)
+            print(f"error: stopped by {_TERMINATED}.", file=sys.stderr)
             return EXIT_TERMINATED
         print("error: stopped with Ctrl+C.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -428,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

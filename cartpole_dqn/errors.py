@@ -11,7 +11,20 @@ from __future__ import annotations
 
 import operator
 
-__all__ = ["CartPoleDQNError", "SetupError", "DISTRIBUTIONS", "describe_setup_problem", "whole_number", "positive_int"]
+__all__ = [
+    "CartPoleDQNError",
+    "SetupError",
+    "WeightsError",
+    "WeightsNotFoundError",
+    "WeightsMismatchError",
+    "WeightsCorruptError",
+    "WeightsWriteError",
+    "ProtectedWeightsError",
+    "DISTRIBUTIONS",
+    "describe_setup_problem",
+    "whole_number",
+    "positive_int",
+]
 
 #: Import name -> the distribution to install (what pip calls it), for the libraries the series uses.
 DISTRIBUTIONS = {
@@ -34,6 +47,38 @@ class CartPoleDQNError(Exception):
 
 class SetupError(CartPoleDQNError, ImportError):
     """A library the package needs is missing or broken (the doctor lists every piece and its fix)."""
+
+
+class WeightsError(CartPoleDQNError):
+    """Base class of every error about a weights file."""
+
+
+class WeightsNotFoundError(WeightsError, FileNotFoundError):
+    """There are no weights (or only part of them) at the given path."""
+
+
+class WeightsMismatchError(WeightsError):
+    """The weights were saved from a network with other layers or layer sizes."""
+
+
+class WeightsCorruptError(WeightsError):
+    """A weights file is truncated, damaged, or does not match its recorded SHA-256."""
+
+
+class WeightsWriteError(WeightsError, OSError):
+    """The weights cannot be written where asked (read-only, full disk, name too long, ...)."""
+
+
+class ProtectedWeightsError(WeightsError, PermissionError):
+    """An attempt to overwrite the shipped, pre-trained weights."""
+
+
+class _WeightsPathError(WeightsError, ValueError):
+    """A path that cannot name weights at all (empty, a folder)."""
+
+
+class _WeightsExistError(WeightsError, FileExistsError):
+    """Weights exist where a save was asked without ``overwrite=True``."""
 
 
 def describe_setup_problem(exc: BaseException) -> str:

@@ -18,7 +18,8 @@ __all__ = ["shown"]
 def shown(path: str | os.PathLike) -> str:
     """``path`` as text: relative to the project folder or the working folder when inside one, else absolute."""
     absolute = Path(os.path.abspath(os.fspath(path)))
-    for base in (Path.cwd(), PROJECT_ROOT):
+    cwd = Path.cwd()
+    for base in ([cwd] if cwd.parent != cwd else []) + [PROJECT_ROOT]:  # from "/" a relative path misleads
         try:
             relative = absolute.relative_to(base)
         except ValueError:

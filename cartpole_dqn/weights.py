@@ -21,7 +21,9 @@ and asks a question on standard input when they already exist. :func:`save_weigh
   and what to do, and the model keeps its weights.
 
 ``path`` may name the checkpoint (``"x.h5f"``) or one of its files (``"x.h5f.index"``).
-File mechanics (locks, staging, glob-safe reading) live in :mod:`cartpole_dqn.checkpoints`.
+File mechanics (locks, staging, glob-safe reading) live in :mod:`cartpole_dqn.checkpoints`, the
+network in a file (layers, activations, the fit check) in :mod:`cartpole_dqn.stored`, and the
+error types in :mod:`cartpole_dqn.errors`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -45,9 +46,19 @@ import tensorflow as tf
 
 from . import checkpoints
 from .checkpoints import data_files, index_file
-from .errors import CartPoleDQNError
+from .errors import (
+    ProtectedWeightsError,
+    WeightsCorruptError,
+    WeightsError,
+    WeightsMismatchError,
+    WeightsNotFoundError,
+    WeightsWriteError,
+    _WeightsExistError,
+    _WeightsPathError,
+)
 from .paths import shown
 from .settings import PROJECT_ROOT, WEIGHTS_DIR
+from .stored import StoredWeights, check_fits, layer_records, network_of
 
 __all__ = [
     "SHIPPED_WEIGHTS",
@@ -80,40 +91,6 @@ _PROJECT_SHIPPED = PROJECT_ROOT / "weights" / "dqn_pretrained.h5f"
 
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".keras")
 _CHECKPOINT_KEY = re.compile(r"^layer_with_weights-(\d+)/(.+)/\.ATTRIBUTES/VARIABLE_VALUE$")
-#: What ``build_model`` uses, and what a JSON record without activations (the shipped one) means.
-_FALLBACK_HIDDEN, _FALLBACK_OUTPUT = "relu", "linear"
-
-
-class WeightsError(CartPoleDQNError):
-    """Base class of every error about a weights file."""
-
-
-class WeightsNotFoundError(WeightsError, FileNotFoundError):
-    """There are no weights (or only part of them) at the given path."""
-
-
-class WeightsMismatchError(WeightsError):
-    """The weights were saved from a network with other layers or layer sizes."""
-
-
-class WeightsCorruptError(WeightsError):
-    """A weights file is truncated, damaged, or does not match its recorded SHA-256."""
-
-
-class WeightsWriteError(WeightsError, OSError):
-    """The weights cannot be written where asked (read-only, full disk, name too long, ...)."""
-
-
-class ProtectedWeightsError(WeightsError, PermissionError):
-    """An attempt to overwrite the shipped, pre-trained weights."""
-
-
-class _WeightsPathError(WeightsError, ValueError):
-    """A path that cannot name weights at all (empty, a folder)."""
-
-
-class _WeightsExistError(WeightsError, FileExistsError):
-    """Weights exist where a save was asked without ``overwrite=True``."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,135 +194,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# models and agents
-
-
-def _network_of(agent_or_model, action: str):
-    """The Keras model of a DQNAgent, or the model itself; a clear TypeError for anything else."""
-    model = agent_or_model
-    if not isinstance(model, tf.keras.Model):
-        model = getattr(agent_or_model, "model", None)
-    if not isinstance(model, tf.keras.Model):
-        raise TypeError(
-            f"{action} needs a DQN agent or a Keras model (e.g. from build_model), not {type(agent_or_model).__name__}."
-        )
-    if not model.weights:
-        raise ValueError(
-            f"This model has no weights yet, so there is nothing to {action.split('_')[0]}. "
-            "Build it with build_model(states, actions), which gives it an input shape."
-        )
-    return model
-
-
-def _attribute(variable_name: str) -> str:
-    """``'dense_1/kernel:0'`` -> ``'kernel'``: the name a checkpoint stores the variable under."""
-    return variable_name.split(":")[0].split("/")[-1]
-
-
-def _model_layers(model) -> list[tuple[str, list[tuple[str, tuple[int, ...]]]]]:
-    return [
-        (layer.name, [(_attribute(w.name), tuple(int(d) for d in w.shape)) for w in layer.weights])
-        for layer in model.layers
-        if layer.weights
-    ]
-
-
-def _layer_records(model) -> list[dict[str, Any]]:
-    """One JSON record per layer with weights: name, shapes, and for Dense layers width and activation."""
-    records = []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        record: dict[str, Any] = {
-            "name": layer.name,
-            "shapes": {_attribute(w.name): [int(d) for d in w.shape] for w in layer.weights},
-        }
-        config = layer.get_config()
-        if "units" in config:
-            record["units"] = int(config["units"])
-        if isinstance(config.get("activation"), str):
-            record["activation"] = config["activation"]
-        records.append(record)
-    return records
-
-
-# --------------------------------------------------------------------------------------------
 # reading
-
-
-@dataclass(frozen=True)
-class StoredWeights:
-    """The weights in a file, read and checked, without any Keras model.
-
-    ``layers`` lists the layers that have weights, in order, as ``(name, {attribute: array})``
-    (``name`` is ``layer_with_weights-<k>``: a TensorFlow checkpoint does not keep layer names).
-    ``metadata`` is the JSON file next to the weights, if there is one.
-    """
-
-    path: Path
-    format: str
-    layers: list[tuple[str, dict[str, np.ndarray]]]
-    metadata: dict[str, Any] | None = field(default=None, repr=False)
-
-    @property
-    def activations(self) -> list[str]:
-        """Each layer's activation, from the JSON record; without one (the shipped JSON) relu ... relu, linear."""
-        recorded = (self.metadata or {}).get("layers")
-        if isinstance(recorded, list) and len(recorded) == len(self.layers):
-            names = [layer.get("activation") if isinstance(layer, dict) else None for layer in recorded]
-            if all(isinstance(name, str) for name in names):
-                return names
-        return [_FALLBACK_HIDDEN] * (len(self.layers) - 1) + [_FALLBACK_OUTPUT]
-
-    @property
-    def widths(self) -> list[int]:
-        """The number of units of each Dense layer, in order (the last one is the number of actions)."""
-        return [int(kernel.shape[1]) for kernel, _ in self.dense_stack()]
-
-    def build_model_call(self) -> str | None:
-        """``"build_model(4, 2, hidden=24)"`` when the file fits :func:`~cartpole_dqn.build_model`, else None."""
-        try:
-            stack = self.dense_stack()
-        except WeightsMismatchError:
-            return None
-        activations = self.activations
-        hidden, output = activations[:-1], activations[-1]
-        if len(stack) < 2 or output != _FALLBACK_OUTPUT or len(set(hidden)) != 1:
-            return None
-        states, widths = stack[0][0].shape[0], [int(kernel.shape[1]) for kernel, _ in stack]
-        sizes = widths[:-1]
-        arguments = [str(states), str(widths[-1])]
-        arguments.append(f"hidden={sizes[0]}" if sizes == [sizes[0]] * 2 else f"hidden={tuple(sizes)}")
-        if hidden[0] != _FALLBACK_HIDDEN:
-            arguments.append(f"activation={hidden[0]!r}")
-        return f"build_model({', '.join(arguments)})"
-
-    def dense_stack(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``[(kernel, bias), ...]`` of a stack of Dense layers, checked to chain together."""
-        stack = []
-        for name, layer in self.layers:
-            if set(layer) != {"kernel", "bias"}:
-                raise WeightsMismatchError(
-                    f"The weights in {shown(self.path)} are not a stack of Dense layers "
-                    f"({name} holds {', '.join(sorted(layer))}). Use weights saved from build_model(states, actions)."
-                )
-            kernel, bias = layer["kernel"], layer["bias"]
-            if (
-                kernel.ndim != 2
-                or bias.shape != (kernel.shape[1],)
-                or (stack and stack[-1][0].shape[1] != kernel.shape[0])
-            ):
-                raise WeightsMismatchError(
-                    f"The weights in {shown(self.path)} do not form one chain of Dense layers "
-                    f"({name} has a kernel of shape {kernel.shape} and a bias of shape {bias.shape}). "
-                    "Use weights saved from build_model(states, actions)."
-                )
-            stack.append((kernel, bias))
-        if not stack:
-            raise WeightsMismatchError(
-                f"There are no layer weights in {shown(self.path)}. Save a model's weights there first."
-            )
-        return stack
 
 
 def _read_metadata(prefix: Path) -> dict[str, Any] | None:
@@ -472,39 +321,6 @@ def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
     return StoredWeights(prefix, "tensorflow-checkpoint", layers, metadata)
 
 
-def _ordinal(n: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
-
-
-def _check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
-    """The stored arrays in the order of ``model.get_weights()``, or WeightsMismatchError."""
-    fits = stored.build_model_call()
-    fix = "Rebuild the model with the same build_model(states, actions) settings as when the weights were saved"
-    fix += f": this file fits {fits}." if fits else "."
-    start = f"The weights in {shown(stored.path)} were saved from a different network"
-    wanted = _model_layers(model)
-    if len(wanted) != len(stored.layers):
-        raise WeightsMismatchError(
-            f"{start}: the file has {len(stored.layers)} layers with weights, this model has {len(wanted)}. {fix}"
-        )
-    arrays = []
-    for position, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True), start=1):
-        where = f"layer {layer_name!r} (the {_ordinal(position)} layer with weights)"
-        if sorted(saved) != sorted(attr for attr, _ in variables):
-            raise WeightsMismatchError(
-                f"{start}: {where} has {', '.join(a for a, _ in variables)} in this model "
-                f"but {', '.join(sorted(saved))} in the file. {fix}"
-            )
-        for attr, shape in variables:
-            if saved[attr].shape != shape:
-                raise WeightsMismatchError(
-                    f"{start}: {where} has a {attr} of shape {saved[attr].shape} in the file "
-                    f"but {shape} in this model. {fix}"
-                )
-            arrays.append(saved[attr])
-    return arrays
-
-
 def load_weights(agent_or_model, path: str | os.PathLike | None = None):
     """Load weights into a DQN agent or a Keras model (notebooks 03 and 04); default: the shipped agent.
 
@@ -512,9 +328,9 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
     any error the model is unchanged. For an agent the target network gets the same weights
     (like keras-rl2's ``dqn.load_weights``). Returns ``agent_or_model``.
     """
-    model = _network_of(agent_or_model, "load_weights")
+    model = network_of(agent_or_model, "load_weights")
     stored = read_weights(path)
-    arrays = _check_fits(stored, model)
+    arrays = check_fits(stored, model)
     model.set_weights(arrays)
     target = getattr(agent_or_model, "target_model", None)
     if target is not None and target is not model:
@@ -616,15 +432,21 @@ def _write_checkpoint(model, staging: Path, prefix: Path) -> list[Path]:
 
 
 def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any] | None, allow_shipped: bool) -> Path:
-    model = _network_of(agent_or_model, "save_weights")
+    model = network_of(agent_or_model, "save_weights")
     _check_save_path(prefix, overwrite, allow_shipped)
     info: dict[str, Any] = {
         "weights": prefix.name,
         "format": "tensorflow-checkpoint",
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "layers": _layer_records(model),
+        "layers": layer_records(model),
         "versions": _versions(),
     }
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict of JSON-friendly values, not {type(metadata).__name__}.")
+    if reserved := sorted(set(metadata or {}) & {*info, "sha256"}):
+        raise ValueError(
+            f"metadata may not set {', '.join(reserved)}: the record fills those in itself. Use other key names."
+        )
     info.update(metadata or {})
     json.dumps(info, default=_json_default)  # refuse metadata that cannot be written, before writing anything
     staging = None

@@ -21,9 +21,9 @@ print("keras module:", tf.keras.layers.Dense.__module__)
 """
 
 
-def run(code: str) -> subprocess.CompletedProcess:
+def run(code: str, **extra: str) -> subprocess.CompletedProcess:
     # no TF_USE_LEGACY_KERAS from outside: TensorFlow then defaults to Keras 3
-    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"} | extra
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -31,14 +31,21 @@ def test_keras_3_already_in_use_gives_keras_version_error():
     result = run("import keras\nimport tensorflow as tf\ntf.keras.layers.Dense\n" + REPORT)
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stdout.startswith("KerasVersionError: TensorFlow is already loaded with Keras 3")
-    assert "Restart the kernel" in result.stdout
+    assert "Start a new Python process" in result.stdout  # a plain script: no kernel to restart
 
 
-def test_plain_tensorflow_import_first_gives_keras_version_error():
-    result = run("import tensorflow as tf\n" + REPORT)
+def test_plain_tensorflow_import_first_in_a_jupyter_kernel_names_jupyters_menu():
+    fake_kernel = "import sys, types\nsys.modules['ipykernel'] = types.ModuleType('ipykernel')\n"
+    result = run(fake_kernel + "import tensorflow as tf\n" + REPORT)
     assert result.returncode == 3, result.stdout + result.stderr[-500:]
     assert result.stdout.startswith("KerasVersionError:")
-    assert "Restart the kernel" in result.stdout
+    assert "Restart the kernel (Kernel > Restart Kernel)" in result.stdout
+
+
+def test_in_colab_the_advice_names_colabs_menu():
+    result = run("import tensorflow as tf\n" + REPORT, COLAB_RELEASE_TAG="release-colab-test")
+    assert result.returncode == 3, result.stdout + result.stderr[-500:]
+    assert "Restart the session (Runtime > Restart session)" in result.stdout
 
 
 def test_tensorflow_first_with_legacy_keras_requested_is_fine():

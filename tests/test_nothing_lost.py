@@ -84,11 +84,33 @@ def test_glob_characters_in_a_path_save_and_load_back(tmp_path, name):
 
 
 @pytest.mark.parametrize("text", ["", " ", ".", "/", "some/folder/"])
-def test_paths_that_name_no_file_are_one_line_errors(text, moved_weights_dir, capsys):
-    assert cli.main(["evaluate", "--weights", text]) == 2
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_paths_that_name_no_file_are_one_line_errors(text, command, moved_weights_dir, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_train_and_save", lambda *a: pytest.fail("training started"))
+    assert cli.main([command, "--weights", text]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "PosixPath" not in line
     assert "empty" in line or "folder" in line
+
+
+def test_existing_default_weights_are_named_in_the_refusal(moved_weights_dir, monkeypatch, capsys):
+    monkeypatch.chdir(moved_weights_dir.parent)
+    save_weights(build_model(4, 2))  # the default place
+    assert cli.main(["train"]) == 2
+    assert "Weights already exist at weights/dqn_weights.h5f; pass --overwrite" in one_error_line(
+        capsys.readouterr().err
+    )
+
+
+def test_a_gif_below_a_file_is_refused_before_playing(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["play", "--random", "--gif", str(tmp_path / "afile" / "x.gif")]) == 2
+    assert "afile is a file, not a folder" in one_error_line(capsys.readouterr().err)
+
+
+def test_negative_numbers_say_the_minimum(capsys):
+    assert cli.main(["evaluate", "--seed", "-1"]) == 2
+    assert "argument --seed: must be at least 0, got -1" in one_error_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(
