@@ -69,7 +69,7 @@ try:
     from .deploy import Controller, load_controller
     from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env
     from .evaluation import Evaluation, evaluate, greedy_policy, random_scores, summarize
-    from .insight import QNetwork, load_q_network  # notebook 05; also binds cd.insight
+    from .insight import load_q_network  # notebook 05; also binds cd.insight
     from .lesson import update_by_hand  # notebook 03; also binds cd.lesson
     from .model import build_model
     from .plots import plot_rewards, plot_score_histogram, record_episode, save_gif, show_animation, side_by_side
@@ -111,7 +111,6 @@ __all__ = [
     "EnvironmentSpecError",
     "Evaluation",
     "GymAdapter",
-    "QNetwork",
     "SHIPPED_WEIGHTS",
     "SMOKE",
     "SetupError",

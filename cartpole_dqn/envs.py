@@ -242,6 +242,7 @@ def rollout(
     policy: BatchPolicy | None = None,
     max_steps: int | None = None,
     on_step: Callable[[int], None] | None = None,
+    on_transition: Callable[[int, np.ndarray, int, np.ndarray, bool], None] | None = None,
 ) -> np.ndarray:
     """Play one episode in each environment, side by side, and return their scores (summed rewards).
 
@@ -250,7 +251,9 @@ def rollout(
     forward pass for all of them); ``None`` takes a random action from each environment's
     action space (seed it first for a reproducible run). An episode ends when it terminates
     or is truncated, or after ``max_steps`` steps. ``on_step(k)`` is called after the reset and
-    after every step of episode ``k`` (to draw frames, for example).
+    after every step of episode ``k`` (to draw frames, for example). ``on_transition(k, observation,
+    action, next_observation, terminated)`` is called after every step with what that step saw
+    (to keep trajectories, as notebook 05 does).
     """
     if len(envs) != len(seeds):
         raise ValueError(f"rollout needs one seed per environment, got {len(seeds)} seeds for {len(envs)}.")
@@ -268,7 +271,10 @@ def rollout(
             actions = policy(np.stack([observations[k] for k in alive]))
         still_alive = []
         for k, action in zip(alive, actions, strict=True):
+            before = observations[k]
             observations[k], reward, terminated, truncated, _ = envs[k].step(int(action))
+            if on_transition is not None:
+                on_transition(k, before, int(action), observations[k], bool(terminated))
             scores[k] += float(reward)
             if on_step is not None:
                 on_step(k)

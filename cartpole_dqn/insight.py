@@ -1,7 +1,7 @@
 """What did the agent learn? Q-values along episodes, policy maps, drift (notebook 05).
 
 Everything here works on a trained network's weights in NumPy, so that notebook 05 can play
-hundreds of episodes side by side in seconds: :class:`QNetwork` is the forward pass,
+hundreds of episodes side by side in seconds: :class:`~cartpole_dqn.policy.GreedyPolicy` is the forward pass,
 :func:`play` steps many Gymnasium episodes at once and keeps every observation and Q-value,
 :func:`policy_map` asks the network for its action on a grid of states.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .envs import DEFAULT_ENV_ID, make_gymnasium_env
+from .envs import DEFAULT_ENV_ID, make_gymnasium_env, rollout
+from .policy import GreedyPolicy
 
 __all__ = [
     "STATE_NAMES",
-    "QNetwork",
     "Rollouts",
     "load_q_network",
     "discounted_ceiling",
@@ -34,61 +34,14 @@ __all__ = [
 #: CartPole's four state variables, in the order of the observation.
 STATE_NAMES = ("cart position", "cart velocity", "pole angle", "pole angular velocity")
 
-_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0.0),
-}
 
+def load_q_network(path=None) -> GreedyPolicy:
+    """The trained network at ``path`` (default: the shipped agent) as NumPy arrays: a :class:`GreedyPolicy`.
 
-@dataclass(frozen=True)
-class QNetwork:
-    """A Dense Q-network as NumPy arrays: ``q(observations)`` gives one row of Q-values per observation."""
-
-    layers: tuple[tuple[np.ndarray, np.ndarray, str], ...]
-
-    @classmethod
-    def from_model(cls, model) -> QNetwork:
-        """Read the Dense layers (kernel, bias, activation) of a Keras model or a keras-rl2 agent."""
-        model = getattr(model, "model", model)
-        layers = []
-        for layer in model.layers:
-            if type(layer).__name__ != "Dense":
-                continue
-            activation = layer.get_config()["activation"]
-            if activation not in _ACTIVATIONS:
-                raise ValueError(f"QNetwork knows relu and linear layers, not {activation!r} ({layer.name!r}).")
-            kernel, bias = layer.get_weights()
-            layers.append((kernel.astype(np.float32), bias.astype(np.float32), activation))
-        if not layers:
-            raise ValueError("The model has no Dense layers: build it with cartpole_dqn.build_model.")
-        return cls(tuple(layers))
-
-    def __call__(self, observations) -> np.ndarray:
-        x = np.asarray(observations, dtype=np.float32)
-        x = x.reshape(1, -1) if x.ndim == 1 else x.reshape(len(x), -1)
-        for kernel, bias, activation in self.layers:
-            x = _ACTIVATIONS[activation](x @ kernel + bias)
-        return x
-
-    def act(self, observation) -> int:
-        """The greedy action for one observation."""
-        return int(np.argmax(self(observation)[0]))
-
-
-def load_q_network(path=None) -> QNetwork:
-    """The trained network at ``path`` (default: the shipped agent) as a :class:`QNetwork`.
-
-    It is loaded into :func:`cartpole_dqn.build_model`'s network with :func:`cartpole_dqn.load_weights`,
-    so a missing or damaged file gives the same clear errors as in notebook 04.
+    ``q.batch_q_values(states)`` gives its Q-values, ``q.act(observation)`` its greedy action. A missing or
+    damaged file gives the same clear errors as in notebook 04.
     """
-    from .agent import reset_session
-    from .model import build_model
-    from .weights import SHIPPED_WEIGHTS, load_weights
-
-    reset_session()
-    model = build_model(4, 2)
-    load_weights(model, SHIPPED_WEIGHTS if path is None else path)
-    return QNetwork.from_model(model)
+    return GreedyPolicy.from_weights(path)
 
 
 def discounted_ceiling(gamma: float = 0.99, steps: int = 200) -> float:
@@ -131,59 +84,50 @@ def hand_rule(observations) -> np.ndarray:
 
 
 def play(
-    policy: QNetwork | Callable[[np.ndarray], np.ndarray],
+    policy: GreedyPolicy | Callable[[np.ndarray], np.ndarray],
     env_id: str = DEFAULT_ENV_ID,
     seeds: Sequence[int] = (0,),
     max_steps: int | None = None,
 ) -> Rollouts:
     """Play one greedy episode per seed (``reset(seed=s)``), all side by side, and keep everything seen.
 
-    ``policy`` is a :class:`QNetwork` (greedy on its Q-values) or a function from a batch of observations
+    ``policy`` is a :class:`GreedyPolicy` (greedy on its Q-values) or a function from a batch of observations
     to a batch of actions, such as :func:`hand_rule`. ``max_steps`` defaults to the environment's time limit.
+    The episodes are played by :func:`cartpole_dqn.envs.rollout`, the loop every helper uses.
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("Give at least one seed: one episode is played per seed.")
-    envs = [make_gymnasium_env(env_id, render_mode=None) for _ in seeds]
-    limit = max_steps or envs[0].spec.max_episode_steps or 10_000
-    raw = [env.unwrapped for env in envs]  # the time limit is counted here
-    current = np.stack([env.reset(seed=s)[0] for env, s in zip(raw, seeds, strict=True)])
-    observations = [[] for _ in seeds]
-    q_values = [[] for _ in seeds]
-    actions = [[] for _ in seeds]
+    batch_policy = policy.batch_actions if isinstance(policy, GreedyPolicy) else policy
+    observations: list[list[np.ndarray]] = [[] for _ in seeds]
+    actions: list[list[int]] = [[] for _ in seeds]
     terminated = np.zeros(len(seeds), dtype=bool)
-    alive = list(range(len(seeds)))
-    for _ in range(limit):
-        batch = current[alive]
-        q = policy(batch) if isinstance(policy, QNetwork) else None
-        chosen = np.argmax(q, axis=1) if q is not None else np.asarray(policy(batch)).reshape(-1)
-        still = []
-        for row, index in enumerate(alive):
-            observations[index].append(current[index].copy())
-            actions[index].append(int(chosen[row]))
-            if q is not None:
-                q_values[index].append(q[row])
-            current[index], _, ended, _, _ = raw[index].step(int(chosen[row]))
-            terminated[index] = ended
-            if not ended:
-                still.append(index)
-        alive = still
-        if not alive:
-            break
-    for env in envs:
-        env.close()
+    final: list[np.ndarray | None] = [None] * len(seeds)
+
+    def keep(k: int, observation: np.ndarray, action: int, next_observation: np.ndarray, ended: bool) -> None:
+        observations[k].append(np.array(observation, copy=True))
+        actions[k].append(action)
+        final[k], terminated[k] = np.array(next_observation, copy=True), ended
+
+    envs = [make_gymnasium_env(env_id, render_mode=None) for _ in seeds]
+    try:
+        rollout(envs, seeds, lambda batch: np.asarray(batch_policy(batch)).reshape(-1), max_steps, on_transition=keep)
+    finally:
+        for env in envs:
+            env.close()
+    kept = [np.array(o) for o in observations]
     return Rollouts(
         seeds=seeds,
-        observations=[np.array(o) for o in observations],
-        q_values=[np.array(q) if q else np.zeros((0, 2)) for q in q_values],
+        observations=kept,
+        q_values=[policy.batch_q_values(o) if isinstance(policy, GreedyPolicy) else np.zeros((0, 2)) for o in kept],
         actions=[np.array(a) for a in actions],
         terminated=terminated,
-        final_observations=current.copy(),
+        final_observations=np.stack(final),
     )
 
 
 def policy_map(
-    q: QNetwork,
+    q: GreedyPolicy,
     x: int = 2,
     y: int = 3,
     x_range: tuple[float, float] = (-0.21, 0.21),
@@ -196,7 +140,7 @@ def policy_map(
     (the layout ``plt.pcolormesh`` expects). Indexes as in :data:`STATE_NAMES`.
     """
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
-    actions = np.argmax(q(map_states(x, y, x_range, y_range, n)), axis=1)
+    actions = q.batch_actions(map_states(x, y, x_range, y_range, n))
     return xs, ys, actions.reshape(n, n)
 
 

@@ -165,6 +165,10 @@ class GreedyPolicy:
 
     __call__ = act
 
+    def batch_q_values(self, observations: np.ndarray) -> np.ndarray:
+        """The Q-values of each row of ``observations`` ``(n, states)``: an array ``(n, actions)``, one forward pass."""
+        return numpy_forward(self.layers, observations)
+
     def batch_actions(self, observations: np.ndarray) -> np.ndarray:
         """The greedy action for each row of ``observations`` ``(n, states)``: one forward pass for all."""
         return np.argmax(numpy_forward(self.layers, observations), axis=1)
