@@ -9,12 +9,14 @@ as ``dqn.test`` (greedy: the action with the highest Q-value), so it gives the s
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import compat
 from .envs import DEFAULT_ENV_ID, env_sizes, make_gymnasium_env
 
 __all__ = ["Evaluation", "summarize", "evaluate", "greedy_policy", "numpy_forward", "dense_layers", "random_scores"]
@@ -25,6 +27,11 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
 }
+
+# keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 10)
+_ACTIVATIONS.update(
+    {f"dueling_{t}": functools.partial(compat.dueling_numpy, dueling_type=t) for t in compat.DUELING_TYPES}
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,9 @@ def dense_layers(agent_or_model) -> list[tuple[np.ndarray, np.ndarray, str]]:
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in ("Flatten", "InputLayer"):
+            continue
+        if kind == "DuelingCombine" and layers:  # keras-rl2's dueling head: fold it into the Dense before it
+            layers[-1] = (*layers[-1][:2], f"dueling_{layer.dueling_type}")
             continue
         if kind != "Dense":
             raise TypeError(

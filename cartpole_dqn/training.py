@@ -108,7 +108,8 @@ class SolveMonitor(Callback):
                 current = -np.inf
             if current < self.best_mean:
                 self.model.model.set_weights(self.best_weights)
-                self.model.update_target_model_hard()
+                if hasattr(self.model, "update_target_model_hard"):  # SARSA and CEM have no target network
+                    self.model.update_target_model_hard()
                 self.restored_best = True
         if self.progress:
             self._print(self._closing_line())
