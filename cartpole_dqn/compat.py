@@ -510,8 +510,10 @@ def _dueling_without_lambda() -> None:
         original(self, model, policy, test_policy, enable_double_dqn, False, dueling_type, *args, **kwargs)
         if enable_dueling_network:  # keras-rl2's construction, with the named layer in place of its Lambda
             nb_action = model.output.shape[-1]
-            y = Dense(nb_action + 1, activation="linear")(model.layers[-2].output)
-            self.model = Model(inputs=model.input, outputs=dueling_layer_class()(dueling_type)(y))
+            # named layers: an automatic name ("dense_1") can clash with one the learner's model uses
+            y = Dense(nb_action + 1, activation="linear", name="dueling_value_and_advantages")(model.layers[-2].output)
+            q_values = dueling_layer_class()(dueling_type, name=f"dueling_{dueling_type}_q_values")(y)
+            self.model = Model(inputs=model.input, outputs=q_values)
             self.enable_dueling_network = True
 
     __init__._cartpole_dqn = True
