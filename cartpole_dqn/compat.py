@@ -59,8 +59,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    execution"). Rather than switch that safety off, ``DQNAgent`` builds the same head
    (``Dense(actions + 1)``, then V + A - mean/max A, or V + A) with a named, registered layer
    (:func:`dueling_layer_class`) that clones from its config; :func:`dueling_numpy` is its
-   NumPy twin for the fast evaluator. An unknown ``dueling_type`` is a ``ValueError``, not an
-   ``assert``.
+   NumPy twin for the fast evaluator. Both new layers have fixed names (an automatic
+   ``dense_1`` clashed with the series' own layer names). An unknown ``dueling_type`` is a
+   ``ValueError``, not an ``assert``.
 11. ``CEMAgent`` (no gradients) samples training actions with ``exp(s) / sum(exp(s))`` of the
    network's outputs; with a linear output layer and CEM's initial weights (standard deviation
    1) ``exp`` overflows and the run stops with "probabilities contain NaN". We subtract the

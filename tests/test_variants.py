@@ -225,3 +225,23 @@ def test_dueling_head_names_cannot_clash_with_the_series_model():
     agent, model = _build("dueling-avg")
     names = [layer.name for layer in model.layers]
     assert len(names) == len(set(names)) and "dense_1" in names
+
+
+def test_cem_sampling_does_not_overflow_on_large_outputs():
+    # keras-rl2 samples with exp(s) / sum(exp(s)): outputs near 1,000 gave "probabilities contain NaN"
+    from rl.agents import CEMAgent
+    from rl.memory import EpisodeParameterMemory
+
+    cd.reset_session(0)
+    model = cd.build_model(4, 2)
+    agent = CEMAgent(model=model, nb_actions=2, memory=EpisodeParameterMemory(limit=10, window_length=1))
+    agent.compile()
+    weights = model.get_weights()
+    weights[-1] = np.array([1000.0, 0.0], dtype=np.float32)  # the output bias
+    weights[-2] = np.zeros_like(weights[-2])
+    model.set_weights(weights)
+    agent.training = True
+    state = np.zeros((1, 4), dtype=np.float32)
+    assert {agent.select_action(state) for _ in range(20)} == {0}  # softmax puts all the probability on 0
+    agent.training = False
+    assert agent.select_action(state) == 0  # the greedy path is keras-rl2's own
