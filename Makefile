@@ -16,6 +16,7 @@ help:
 	@echo "make lint   - ruff check and format check (.py and .ipynb)"
 	@echo "make bench  - train from 10 seeds, time to solve vs the tutorial's fixed recipe"
 	@echo "make doctor - check this machine's setup"
+	@echo "make bench-variants - every keras-rl2 agent/option, 10 seeds (BENCH_ARGS=\"--seeds 3\" for fewer)"
 
 setup: $(STAMP)
 
@@ -51,6 +52,11 @@ format: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_solve.py
+
+# every keras-rl2 discrete agent/option, steps and seconds to solve, 10 seeds (long: an hour or more)
+.PHONY: bench-variants
+bench-variants: setup
+	$(BIN)/python scripts/bench_variants.py $(BENCH_ARGS)
 
 pretrained: setup
 	$(BIN)/python scripts/make_pretrained.py

@@ -43,6 +43,30 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    Mesa's software renderer (VMs, WSL, containers, remote desktops), because Mesa then runs
    on the LLVM copy inside TensorFlow; ``SDL_FRAMEBUFFER_ACCELERATION=0`` avoids that.
    Both are defaults only: a value the learner set wins.
+9. Optimizers as learners write them. keras-rl2 compiles its training model in graph mode,
+   which needs tf-keras' *legacy* optimizers; the ones ``from tensorflow.keras.optimizers``
+   gives fail there (``'Adam' object has no attribute '_name'`` when ``DQNAgent`` wraps it for
+   soft target updates, ``... no attribute 'get_updates'`` in ``SARSAAgent``). (a) Adadelta,
+   Adagrad, Adam, Adamax, Ftrl, Nadam, RMSprop and SGD accept the old ``lr=`` again as
+   ``learning_rate=`` (tf-keras would log a line and silently keep 0.001) and remember their
+   arguments; (b) the ``compile`` of ``DQNAgent``, ``SARSAAgent``, ``NAFAgent`` and
+   ``DDPGAgent`` first turns the optimizer into its legacy twin with the same arguments
+   (:func:`legacy_optimizer`; a string such as ``"adam"`` too). Tests read the learning rate
+   back from the optimizer that trained.
+10. The dueling network. ``DQNAgent(enable_dueling_network=True)`` ends its network in a
+   ``Lambda`` around a Python lambda, and cloning the target network from the model's config
+   then fails: tf-keras refuses to deserialize Python code ("potential risk of arbitrary code
+   execution"). Rather than switch that safety off, ``DQNAgent`` builds the same head
+   (``Dense(actions + 1)``, then V + A - mean/max A, or V + A) with a named, registered layer
+   (:func:`dueling_layer_class`) that clones from its config; :func:`dueling_numpy` is its
+   NumPy twin for the fast evaluator. Both new layers have fixed names (an automatic
+   ``dense_1`` clashed with the series' own layer names). An unknown ``dueling_type`` is a
+   ``ValueError``, not an ``assert``.
+11. ``CEMAgent`` (no gradients) samples training actions with ``exp(s) / sum(exp(s))`` of the
+   network's outputs; with a linear output layer and CEM's initial weights (standard deviation
+   1) ``exp`` overflows and the run stops with "probabilities contain NaN". We subtract the
+   largest output first: the same probabilities, no overflow. ``SARSAAgent`` needs nothing
+   beyond item 9. Both then train, save and reload as written (tests).
 
 Two adaptations are not patches but ordinary code elsewhere in the package:
 the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
@@ -316,6 +340,243 @@ def _ordered_soft_updates() -> None:
             module.get_soft_target_model_updates = get_soft_target_model_updates
 
 
+# --- items 9-11: what keras-rl2 code from its popular years writes (issue 8) ----------------
+__all__ += ["DUELING_TYPES", "dueling_layer_class", "dueling_numpy", "legacy_optimizer"]
+
+#: new tf-keras optimizer class name -> module path of its legacy twin (``tf_keras.optimizers.legacy``)
+_LEGACY_TWINS = ("Adadelta", "Adagrad", "Adam", "Adamax", "Ftrl", "Nadam", "RMSprop", "SGD")
+#: options of the new optimizers that the legacy ones do without when left at these values
+_NEW_ONLY_DEFAULTS = {
+    "weight_decay": (None, 0, 0.0),
+    "use_ema": (False,),
+    "ema_momentum": None,  # any value: only used with use_ema=True
+    "ema_overwrite_frequency": None,
+    "jit_compile": None,  # XLA switch; no effect in graph mode
+    "adaptive_epsilon": (False,),
+    "name": None,
+}
+
+
+def _accept_lr(cls) -> None:
+    """Item 9a: make ``cls(lr=x)`` mean ``cls(learning_rate=x)`` and remember the arguments."""
+    original = cls.__dict__["__init__"]
+    if getattr(original, "_cartpole_dqn", False):
+        return
+
+    def __init__(self, *args, **kwargs):
+        if "lr" in kwargs:
+            if args or "learning_rate" in kwargs:
+                raise TypeError(
+                    f"{cls.__name__}() got the learning rate twice (lr= and learning_rate=). "
+                    "Pass it once, as learning_rate=..."
+                )
+            kwargs["learning_rate"] = kwargs.pop("lr")
+        original(self, *args, **kwargs)
+        self._cartpole_dqn_arguments = (args, dict(kwargs))
+
+    __init__._cartpole_dqn = True
+    __init__.__wrapped__ = original
+    __init__.__doc__ = original.__doc__
+    cls.__init__ = __init__
+
+
+def legacy_optimizer(optimizer):
+    """The legacy tf-keras optimizer keras-rl2 needs, built from the one a learner wrote (item 9).
+
+    Legacy optimizers and anything that is not a new tf-keras optimizer are returned unchanged;
+    a string such as ``"adam"`` becomes the legacy class with its defaults. The new optimizer's
+    constructor arguments (``learning_rate`` or ``lr``, betas, momentum, clipping, ...) are passed
+    on; options only the new optimizers have raise ``ValueError`` when set (there is no legacy
+    equivalent to honour them with).
+    """
+    import inspect
+
+    from tf_keras.optimizers import legacy
+    from tf_keras.src.optimizers import optimizer as new_optimizer
+
+    if isinstance(optimizer, str):
+        from tf_keras.src import optimizers
+
+        return optimizers.get(optimizer, use_legacy_optimizer=True)
+    if isinstance(optimizer, list | tuple):
+        return type(optimizer)(legacy_optimizer(o) for o in optimizer)
+    if not isinstance(optimizer, new_optimizer.Optimizer):
+        return optimizer
+    base = next(
+        (c for c in type(optimizer).__mro__ if c.__name__ in _LEGACY_TWINS and "optimizers" in c.__module__), None
+    )
+    if base is None:
+        raise ValueError(
+            f"keras-rl2 trains in TensorFlow's graph mode, which needs a legacy optimizer, and {type(optimizer).__name__} "
+            f"has none. Use one of {', '.join(_LEGACY_TWINS)} (from tensorflow.keras.optimizers)."
+        )
+    target = getattr(legacy, base.__name__)
+    args, kwargs = getattr(optimizer, "_cartpole_dqn_arguments", ((), None))
+    if kwargs is None:  # made before the package was imported: its config is all we have
+        kwargs = {k: v for k, v in optimizer.get_config().items() if k != "is_legacy_optimizer"}
+    bound = inspect.signature(base.__init__).bind(optimizer, *args, **kwargs).arguments
+    bound.pop("self", None)
+    bound.update(bound.pop("kwargs", {}))
+    accepted = set(inspect.signature(target.__init__).parameters) | {"clipnorm", "clipvalue", "global_clipnorm"}
+    passed = {}
+    for key, value in bound.items():
+        if key in accepted:
+            passed[key] = value
+        elif key in _NEW_ONLY_DEFAULTS:
+            harmless = _NEW_ONLY_DEFAULTS[key]
+            if harmless is not None and value not in harmless:
+                raise ValueError(
+                    f"{base.__name__}({key}={value!r}) has no equivalent in the legacy optimizer that keras-rl2 "
+                    f"needs, so it cannot be honoured. Leave {key} out."
+                )
+        else:
+            raise ValueError(f"{base.__name__}: the option {key}={value!r} has no legacy equivalent; leave it out.")
+    return target(**passed)
+
+
+def _agents_take_any_optimizer() -> None:
+    """Item 9b: every keras-rl2 agent's ``compile`` converts the optimizer first."""
+    import rl.agents
+
+    for name in ("DQNAgent", "SARSAAgent", "NAFAgent", "DDPGAgent"):
+        agent_class = getattr(rl.agents, name, None)
+        original = agent_class.__dict__.get("compile") if agent_class is not None else None
+        if original is None or getattr(original, "_cartpole_dqn", False):
+            continue
+
+        def compile(self, optimizer, *args, _original=original, **kwargs):
+            return _original(self, legacy_optimizer(optimizer), *args, **kwargs)
+
+        compile._cartpole_dqn = True
+        compile.__wrapped__ = original
+        compile.__doc__ = original.__doc__
+        agent_class.compile = compile
+
+
+def _optimizers_accept_lr() -> None:
+    import tf_keras.optimizers as optimizers
+
+    for name in _LEGACY_TWINS:
+        _accept_lr(getattr(optimizers, name))
+
+
+DUELING_TYPES = ("avg", "max", "naive")
+_DuelingCombine = None
+
+
+def dueling_layer_class():
+    """The layer that combines V(s) and A(s, a) into Q(s, a) in keras-rl2's dueling network (item 10).
+
+    keras-rl2 writes it as a ``Lambda`` around a Python lambda; tf-keras refuses to rebuild that
+    from a config ("arbitrary code execution"), which is what cloning the target network does. This
+    named, registered layer does the same arithmetic and clones from its config safely.
+    """
+    global _DuelingCombine
+    if _DuelingCombine is not None:
+        return _DuelingCombine
+    import tensorflow as tf
+    import tf_keras
+
+    @tf_keras.saving.register_keras_serializable(package="cartpole_dqn")
+    class DuelingCombine(tf_keras.layers.Layer):
+        """``y = [V, A_1..A_n]`` -> ``Q_i = V + A_i - mean(A)`` (avg), ``- max(A)`` (max) or ``+ 0`` (naive)."""
+
+        def __init__(self, dueling_type: str = "avg", **kwargs) -> None:
+            super().__init__(**kwargs)
+            if dueling_type not in DUELING_TYPES:
+                raise ValueError(f"dueling_type must be one of {DUELING_TYPES}, got {dueling_type!r}.")
+            self.dueling_type = dueling_type
+
+        def call(self, y):
+            value, advantage = y[:, :1], y[:, 1:]
+            if self.dueling_type == "avg":
+                return value + advantage - tf.reduce_mean(advantage, axis=1, keepdims=True)
+            if self.dueling_type == "max":
+                return value + advantage - tf.reduce_max(advantage, axis=1, keepdims=True)
+            return value + advantage
+
+        def compute_output_shape(self, input_shape):
+            return tf.TensorShape(input_shape[:-1] + [input_shape[-1] - 1])
+
+        def get_config(self):
+            return {**super().get_config(), "dueling_type": self.dueling_type}
+
+    _DuelingCombine = DuelingCombine
+    return DuelingCombine
+
+
+def dueling_numpy(y, dueling_type: str):
+    """NumPy twin of the dueling layer, for the fast evaluator: ``(n, actions + 1)`` -> ``(n, actions)``."""
+    value, advantage = y[:, :1], y[:, 1:]
+    if dueling_type == "avg":
+        return value + advantage - advantage.mean(axis=1, keepdims=True)
+    if dueling_type == "max":
+        return value + advantage - advantage.max(axis=1, keepdims=True)
+    return value + advantage
+
+
+def _dueling_without_lambda() -> None:
+    """Item 10: build keras-rl2's dueling head with :func:`dueling_layer_class` instead of a ``Lambda``."""
+    from rl.agents import dqn
+    from tf_keras.layers import Dense
+    from tf_keras.models import Model
+
+    original = dqn.DQNAgent.__init__
+    if getattr(original, "_cartpole_dqn", False):
+        return
+
+    def __init__(
+        self,
+        model,
+        policy=None,
+        test_policy=None,
+        enable_double_dqn=False,
+        enable_dueling_network=False,
+        dueling_type="avg",
+        *args,
+        **kwargs,
+    ):
+        if enable_dueling_network and dueling_type not in DUELING_TYPES:
+            raise ValueError(f"dueling_type must be one of {DUELING_TYPES}, got {dueling_type!r}.")
+        original(self, model, policy, test_policy, enable_double_dqn, False, dueling_type, *args, **kwargs)
+        if enable_dueling_network:  # keras-rl2's construction, with the named layer in place of its Lambda
+            nb_action = model.output.shape[-1]
+            # named layers: an automatic name ("dense_1") can clash with one the learner's model uses
+            y = Dense(nb_action + 1, activation="linear", name="dueling_value_and_advantages")(model.layers[-2].output)
+            q_values = dueling_layer_class()(dueling_type, name=f"dueling_{dueling_type}_q_values")(y)
+            self.model = Model(inputs=model.input, outputs=q_values)
+            self.enable_dueling_network = True
+
+    __init__._cartpole_dqn = True
+    __init__.__wrapped__ = original
+    __init__.__doc__ = original.__doc__
+    dqn.DQNAgent.__init__ = __init__
+
+
+def _stable_cem_sampling() -> None:
+    """Item 11: ``CEMAgent`` samples its training actions with a softmax that cannot overflow."""
+    import numpy as np
+    from rl.agents import cem
+
+    original = cem.CEMAgent.select_action
+    if getattr(original, "_cartpole_dqn", False):
+        return
+
+    def select_action(self, state, stochastic=False):
+        if not (stochastic or self.training):
+            return original(self, state, stochastic)
+        batch = np.array([state], dtype=object)
+        if self.processor is not None:
+            batch = self.processor.process_state_batch(batch)
+        scores = np.asarray(self.model.predict_on_batch(batch), dtype=np.float64).flatten()
+        weights = np.exp(scores - scores.max())  # the same probabilities as exp(s) / sum(exp(s))
+        return np.random.choice(np.arange(self.nb_actions), p=weights / weights.sum())
+
+    select_action._cartpole_dqn = True
+    select_action.__wrapped__ = original
+    cem.CEMAgent.select_action = select_action
+
+
 def apply() -> None:
     """Apply every adaptation listed in the module docstring (idempotent)."""
     global _APPLIED
@@ -342,4 +603,8 @@ def apply() -> None:
     _ordered_soft_updates()
     _no_overwrite_prompt()
     set_fast_metric_reset(True)
+    _optimizers_accept_lr()  # items 9-10: keras-rl2 code as learners write it (issue 8)
+    _agents_take_any_optimizer()
+    _dueling_without_lambda()
+    _stable_cem_sampling()
     _APPLIED = True

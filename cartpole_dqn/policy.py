@@ -9,12 +9,15 @@ weights file, and answers one observation (``act``) or a batch of them (``batch_
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import compat
 
 __all__ = ["GreedyPolicy", "as_policy", "numpy_forward", "ACTIVATIONS", "stored_activations"]
 
@@ -25,6 +28,11 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
 }
+
+# keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 10)
+ACTIVATIONS.update(
+    {f"dueling_{t}": functools.partial(compat.dueling_numpy, dueling_type=t) for t in compat.DUELING_TYPES}
+)
 
 Layer = tuple[np.ndarray, np.ndarray, str]
 
@@ -62,6 +70,9 @@ def _dense_layers_of_model(agent_or_model) -> list[Layer]:
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in ("Flatten", "InputLayer"):
+            continue
+        if kind == "DuelingCombine" and layers:  # keras-rl2's dueling head: fold it into the Dense before it
+            layers[-1] = (*layers[-1][:2], f"dueling_{layer.dueling_type}")
             continue
         if kind != "Dense":
             raise TypeError(
@@ -132,7 +143,9 @@ class GreedyPolicy:
     @property
     def actions(self) -> int:
         """How many actions there are to choose from (2 on CartPole)."""
-        return int(self.layers[-1][0].shape[1])
+        kernel, _, activation = self.layers[-1]
+        # a dueling head's last Dense layer has one output more: the state's value V beside the advantages
+        return int(kernel.shape[1]) - (1 if activation.startswith("dueling_") else 0)
 
     def _observation(self, observation) -> np.ndarray:
         if isinstance(observation, tuple) and len(observation) == 2 and isinstance(observation[1], dict):

@@ -87,7 +87,8 @@ class BestWeights:
     def restore(self, dqn) -> None:
         """Put the best weights back into the agent's network and its target network."""
         dqn.model.set_weights(self.weights)
-        dqn.update_target_model_hard()
+        if hasattr(dqn, "update_target_model_hard"):  # SARSA and CEM have no target network
+            dqn.update_target_model_hard()
 
 
 def progress_line(check: Check, seconds: float, episode_rewards: list[float], bar: str, stopping: bool) -> str:
