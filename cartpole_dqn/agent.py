@@ -29,11 +29,15 @@ TUTORIAL_WARMUP = 10
 DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_TARGET_MODEL_UPDATE = 5e-2
 DEFAULT_WARMUP = TUTORIAL_WARMUP
+DEFAULT_TRAIN_INTERVAL = 1
+DEFAULT_BATCH_SIZE = 32
 
 __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_TARGET_MODEL_UPDATE",
     "DEFAULT_WARMUP",
+    "DEFAULT_TRAIN_INTERVAL",
+    "DEFAULT_BATCH_SIZE",
     "TUTORIAL_LEARNING_RATE",
     "TUTORIAL_TARGET_MODEL_UPDATE",
     "TUTORIAL_WARMUP",
@@ -65,6 +69,8 @@ def build_agent(
     nb_steps_warmup: int = DEFAULT_WARMUP,
     target_model_update: float = DEFAULT_TARGET_MODEL_UPDATE,
     policy=None,
+    train_interval: int = DEFAULT_TRAIN_INTERVAL,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> DQNAgent:
     """The tutorial's agent: Boltzmann exploration, a 50,000-step replay memory, soft target updates.
 
@@ -81,6 +87,8 @@ def build_agent(
         nb_actions=int(actions),
         nb_steps_warmup=nb_steps_warmup,
         target_model_update=target_model_update,
+        train_interval=train_interval,
+        batch_size=batch_size,
     )
 
 

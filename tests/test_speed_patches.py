@@ -1,0 +1,67 @@
+"""compat items 9 and 10 make training cheaper without changing it: same weights, same episodes, same metrics."""
+
+from __future__ import annotations
+
+import cartpole_dqn as cd
+from cartpole_dqn import compat
+
+import numpy as np
+import pytest
+from rl.callbacks import Callback
+
+
+@pytest.fixture(autouse=True)
+def _patches_back_on():
+    yield
+    compat.set_fast_q_values(True)
+    compat.set_fast_train_on_batch(True)
+
+
+def _train(fast: bool, steps: int, seed: int = 3, **agent_kwargs):
+    """Train from ``seed`` with items 9-10 on or off; the weights, episode rewards, metrics and TF calls seen."""
+    compat.set_fast_q_values(fast)
+    compat.set_fast_train_on_batch(fast)
+    cd.reset_session(seed)
+    env = cd.make_env(seed=seed)
+    states, actions = cd.env_sizes(env)
+    dqn = cd.compile_agent(cd.build_agent(cd.build_model(states, actions), actions, **agent_kwargs))
+    calls = {"predict": 0}
+    for model in (dqn.model, dqn.target_model):
+        original = model.predict_on_batch
+
+        def counting(batch, original=original):
+            calls["predict"] += 1
+            return original(batch)
+
+        model.predict_on_batch = counting
+    history = dqn.fit(env, nb_steps=steps, verbose=0, callbacks=[_MetricsRecorder(calls)])
+    weights = dqn.model.get_weights() + dqn.target_model.get_weights()
+    return weights, history.history["episode_reward"], calls
+
+
+class _MetricsRecorder(Callback):
+    """Keeps the metrics keras-rl2 reports after every step (loss, mae, mean_q)."""
+
+    def __init__(self, calls: dict) -> None:
+        super().__init__()
+        self.calls = calls
+        calls["metrics"] = []
+
+    def on_step_end(self, step, logs=None) -> None:
+        self.calls["metrics"].append(np.asarray(logs["metrics"], dtype=float))
+
+
+@pytest.mark.parametrize("agent_kwargs", [{}, {"train_interval": 4, "batch_size": 64}])
+def test_training_is_identical_with_and_without_the_speed_patches(agent_kwargs):
+    slow_weights, slow_rewards, slow_calls = _train(False, 1_000, **agent_kwargs)
+    fast_weights, fast_rewards, fast_calls = _train(True, 1_000, **agent_kwargs)
+    assert len(slow_rewards) > 5
+    assert fast_rewards == slow_rewards
+    assert all(np.array_equal(a, b) for a, b in zip(slow_weights, fast_weights, strict=True))
+    assert len(fast_calls["metrics"]) == len(slow_calls["metrics"]) == 1_000
+    assert all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(slow_calls["metrics"], fast_calls["metrics"], strict=True)
+    )
+    # and the fast run really took the fast path: no Q-value call through TensorFlow at all
+    assert slow_calls["predict"] > 1_000
+    assert fast_calls["predict"] == 0
