@@ -355,18 +355,41 @@ class _FastQ:
         self.target = _numpy_q_plan(agent.target_model) if getattr(agent, "target_model", None) is not None else None
         self.usable = self.online is not None and self.target is not None
         self.weights: dict[str, list] | None = None
+        self.metric_reset = None  # built after the first training step, when every metric exists
+        self.metric_reset_built = False
 
     def current(self) -> dict[str, list]:
         if self.weights is None:
-            from tf_keras.src import backend
-
-            variables = [v for kernel, bias, _ in self.online + self.target for v in (kernel, bias)]
-            values = backend.batch_get_value(variables)  # both networks in one TensorFlow call
-            layers = [
-                (values[2 * i], values[2 * i + 1], act) for i, (_, _, act) in enumerate(self.online + self.target)
-            ]
-            self.weights = {"online": layers[: len(self.online)], "target": layers[len(self.online) :]}
+            self.fetch()
         return self.weights
+
+    def fetch(self, also=None) -> None:
+        """Read both networks' weights in one TensorFlow call (running the op ``also`` in the same call)."""
+        from tf_keras.src import backend
+
+        variables = [v for kernel, bias, _ in self.online + self.target for v in (kernel, bias)]
+        if also is None:
+            values = backend.batch_get_value(variables)
+        else:
+            values = backend.get_session().run([also, *variables])[1:]
+        plan = self.online + self.target
+        layers = [(values[2 * i], values[2 * i + 1], act) for i, (_, _, act) in enumerate(plan)]
+        self.weights = {"online": layers[: len(self.online)], "target": layers[len(self.online) :]}
+
+
+def _metric_zeroing_op(model):
+    """One op that zeroes all of ``model``'s metric totals and counts, or None if some metric resets otherwise."""
+    import tensorflow as tf
+    from tf_keras.src.metrics import base_metric
+
+    if model is None or tf.executing_eagerly():
+        return None
+    zeroing = (base_metric.Metric.reset_state, base_metric.Reduce.reset_state)
+    metrics = model._get_training_eval_metrics()
+    if not all(type(metric).reset_state in zeroing for metric in metrics):
+        return None
+    variables = [v for metric in metrics for v in metric.variables]
+    return tf.group(*[v.assign(tf.zeros_like(v)) for v in variables]) if variables else None
 
 
 def _fast_q(agent) -> _FastQ | None:
@@ -421,21 +444,32 @@ def set_fast_q_values(enabled: bool = True) -> None:
             return backward(self, reward, terminal)
         weights = state.current()
         shims = {
-            self.model: lambda batch: _numpy_q_values(weights["online"], batch),
-            self.target_model: lambda batch: _numpy_q_values(weights["target"], batch),
+            (self.model, "predict_on_batch"): lambda batch: _numpy_q_values(weights["online"], batch),
+            (self.target_model, "predict_on_batch"): lambda batch: _numpy_q_values(weights["target"], batch),
         }
-        saved = {model: model.__dict__.get("predict_on_batch") for model in shims}
-        for model, shim in shims.items():
-            object.__setattr__(model, "predict_on_batch", shim)
+        # The metric reset tf-keras runs after the training step is deferred to the weight read that
+        # follows it: one TensorFlow call instead of two, same values.
+        defer = state.metric_reset is not None
+        if defer:
+            shims[(self.trainable_model, "reset_metrics")] = lambda: None
+        saved = {key: key[0].__dict__.get(key[1]) for key in shims}
+        for (model, name), shim in shims.items():
+            object.__setattr__(model, name, shim)
         try:
             return backward(self, reward, terminal)
         finally:
-            for model, before in saved.items():
+            for (model, name), before in saved.items():
                 if before is None:
-                    object.__delattr__(model, "predict_on_batch")
+                    object.__delattr__(model, name)
                 else:
-                    object.__setattr__(model, "predict_on_batch", before)
-            state.weights = None  # the training step changed both networks
+                    object.__setattr__(model, name, before)
+            if defer:  # the training step changed both networks: read them now, resetting the metrics
+                state.fetch(also=state.metric_reset)
+            else:
+                state.weights = None
+                if not state.metric_reset_built:
+                    state.metric_reset = _metric_zeroing_op(self.trainable_model)
+                    state.metric_reset_built = True
 
     DQNAgent.fit = fast_fit
     DQNAgent.reset_states = fast_reset_states
