@@ -2,14 +2,18 @@
 
 Prints, in one run on this machine:
 
-1. the cost of one training step, median ms/step, for the tutorial's setup (keras-rl2's
-   per-step progress bar, tf-keras' per-metric resets) and for the series' setup
-   (progress lines from ``SolveMonitor`` only, one grouped metric reset);
+1. the cost of one training step, median ms/step, route by route: the tutorial's setup (keras-rl2's
+   per-step progress bar, tf-keras' per-metric resets, TensorFlow's threading), the series before
+   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 9-10 (Q-values
+   in NumPy, direct training feed), plus the recipe's ``train_interval`` and batch size;
 2. per seed: steps and seconds to solve (greedy mean >= 195 over 100 episodes, confirmed
-   on 100 more), and the final agent's greedy mean over 100 fresh episodes;
+   on 200 more), and the final agent's greedy mean over 100 fresh episodes;
+   with ``--peer sb3`` (``make bench PEER=sb3``), Stable-Baselines3's DQN with the RL Zoo's tuned
+   hyperparameters beside it, seed by seed, alternating which runs first (``scripts/bench_sb3.py``,
+   run in the interpreter named by ``SB3_PYTHON``);
 3. the tutorial's fixed recipe (50,000 steps + ``dqn.test`` over 100 episodes), timed for one seed;
-4. a summary line: median and max seconds to solve, seeds solved, and the ratio of the recipe's
-   time to the median time to solve.
+4. a summary line: seeds solved, median and max seconds to solve, the ratio of the recipe's
+   time to the median time to solve, and with the peer its median and the ratio of the two medians.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ SB3_SCRIPT = os.path.join(
 TUTORIAL_AGENT = {
     "nb_steps_warmup": cd.agent.TUTORIAL_WARMUP,
     "target_model_update": cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
+    "train_interval": 1,  # keras-rl2's defaults, which the tutorial used
+    "batch_size": 32,
 }
 
 
@@ -210,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     peer = sb3_python(args.sb3_python) if args.peer == "sb3" else None
     if args.tutorial_settings:
-        settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE, train_interval=1, batch_size=32)
+        settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
     else:
         settings = {
             "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
