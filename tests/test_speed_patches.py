@@ -51,7 +51,9 @@ class _MetricsRecorder(Callback):
         self.calls["metrics"].append(np.asarray(logs["metrics"], dtype=float))
 
 
-@pytest.mark.parametrize("agent_kwargs", [{}, {"train_interval": 4, "batch_size": 64}])
+@pytest.mark.parametrize(
+    "agent_kwargs", [{"train_interval": 1, "batch_size": 32}, {"train_interval": 4, "batch_size": 64}]
+)
 def test_training_is_identical_with_and_without_the_speed_patches(agent_kwargs):
     slow_weights, slow_rewards, slow_calls = _train(False, 1_000, **agent_kwargs)
     fast_weights, fast_rewards, fast_calls = _train(True, 1_000, **agent_kwargs)
@@ -65,3 +67,28 @@ def test_training_is_identical_with_and_without_the_speed_patches(agent_kwargs):
     # and the fast run really took the fast path: no Q-value call through TensorFlow at all
     assert slow_calls["predict"] > 1_000
     assert fast_calls["predict"] == 0
+
+
+def test_q_values_outside_fit_come_from_the_network_as_it_is_now():
+    # The NumPy copy of the weights only lives during fit: weights changed afterwards are seen at once.
+    cd.reset_session(0)
+    env = cd.make_env(seed=0)
+    states, actions = cd.env_sizes(env)
+    dqn = cd.compile_agent(cd.build_agent(cd.build_model(states, actions), actions))
+    dqn.fit(env, nb_steps=60, verbose=0)
+    dqn.model.set_weights([np.zeros_like(w) for w in dqn.model.get_weights()])
+    assert np.array_equal(dqn.compute_q_values([np.ones(states, dtype=np.float32)]), np.zeros(actions))
+
+
+def test_numpy_q_values_match_tensorflow_for_one_state_and_for_batches():
+    cd.reset_session(1)
+    states, actions = 4, 2
+    model = cd.build_model(states, actions)
+    plan = compat._numpy_q_plan(model)
+    assert plan is not None
+    values = model.get_weights()
+    weights = [(values[2 * i], values[2 * i + 1], activation) for i, (_, _, activation) in enumerate(plan)]
+    rng = np.random.default_rng(0)
+    for n in [1] * 200 + [2, 32, 64]:  # one state: NumPy alone would round differently about one time in three
+        batch = rng.normal(size=(n, 1, states)).astype(np.float32)
+        assert np.array_equal(compat._numpy_q_values(weights, batch), model.predict_on_batch(batch))
