@@ -7,7 +7,8 @@ trains SB3's DQN with the RL Zoo's tuned CartPole-v1 hyperparameters (``HYPERPAR
 steps the greedy agent plays 100 episodes (seeds 10,000 + k); a mean of 195 or more is confirmed on
 200 other episodes (seeds 17,919 + k); evaluation time counts; at most 50,000 steps. It prints one
 JSON line: steps and seconds to solve, the greedy mean over 100 fresh episodes (seeds 500,000 + k),
-the time spent evaluating, and the versions used.
+the CPU time of the process while training (load-independent, unlike seconds), the time spent
+evaluating, and the versions used.
 
     $SB3_PYTHON scripts/bench_sb3.py --seed 0
     $SB3_PYTHON scripts/bench_sb3.py --check      # versions only (is this interpreter usable?)
@@ -113,13 +114,16 @@ def train(seed: int, cap: int = 50_000, eval_every: int = 500, defaults: bool = 
             return True
 
     state["started"] = time.perf_counter()
+    cpu_started = time.process_time()
     model.learn(total_timesteps=cap, callback=SolveCheck())
     seconds = time.perf_counter() - state["started"]
+    cpu_seconds = time.process_time() - cpu_started
     return {
         "seed": seed,
         "solved_at_step": state["solved_at"],
         "steps": int(model.num_timesteps),
         "seconds": state.get("seconds", seconds),
+        "cpu_seconds": cpu_seconds,
         "eval_seconds": state["eval_seconds"],
         "final_mean": greedy_mean(model.q_net, 100, FINAL_EVAL_SEED),
         "versions": versions(),

@@ -159,13 +159,16 @@ def sb3_seed(python: str, seed: int, cap: int) -> dict:
 
 def series_seed(seed: int, cap: int, settings: dict) -> dict:
     """One seed of the series (keras-rl2), in this process; the same fields as :func:`sb3_seed`."""
+    cpu_started = time.process_time()
     run = cd.train(steps=cap, seed=seed, progress=False, **settings)
+    cpu_seconds = time.process_time() - cpu_started
     final = cd.evaluate(run.model, episodes=100, seed=FINAL_EVAL_SEED)
     return {
         "seed": seed,
         "solved_at_step": run.solved_at_step,
         "steps": run.steps,
         "seconds": run.seconds,
+        "cpu_seconds": cpu_seconds,
         "final_mean": final.mean,
         "run": run,
     }
@@ -173,7 +176,7 @@ def series_seed(seed: int, cap: int, settings: dict) -> dict:
 
 def _row(result: dict) -> str:
     steps = f"{result['solved_at_step']:,}" if result["solved_at_step"] else f"not in {result['steps']:,}"
-    return f"{steps:>14} {result['seconds']:8.1f} {result['final_mean']:6.1f}"
+    return f"{steps:>14} {result['seconds']:8.1f} {result['cpu_seconds']:6.1f} {result['final_mean']:6.1f}"
 
 
 def _solve_seconds(results: list[dict]) -> list[float]:
@@ -237,15 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     last = args.first_seed + args.seeds - 1
     print(f"\n== time to solve, seeds {args.first_seed}..{last}, cap {args.cap:,} steps")
     print(f"  series: keras-rl2 DQNAgent, {described}")
-    header = f"  {'seed':>4} {'steps to solve':>14} {'seconds':>8} {'final':>6}"
+    header = f"  {'seed':>4} {'steps to solve':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
     if peer:
         versions = json.loads(subprocess.run([peer, SB3_SCRIPT, "--check"], capture_output=True, text=True).stdout)
         print(
             f"  SB3:    DQN, RL Zoo CartPole-v1 hyperparameters, 1 torch thread ({', '.join(f'{k} {v}' for k, v in versions.items())})"
         )
         print("  (alternating: the series runs first on even seeds, SB3 first on odd seeds)")
-        header += f" | {'SB3 steps':>14} {'seconds':>8} {'final':>6}"
-    print(header + "   (final: greedy mean over 100 fresh episodes)")
+        header += f" | {'SB3 steps':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+    print(header + "   (CPU s: the process's CPU time; final: greedy mean over 100 fresh episodes)")
     ours: list[dict] = []
     theirs: list[dict] = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -289,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         their_median = statistics.median(their_seconds)
         their_steps = statistics.median(r["solved_at_step"] or float("inf") for r in theirs)
         their_solved = sum(r["solved_at_step"] is not None for r in theirs)
+        our_cpu = statistics.median(r["cpu_seconds"] for r in ours)
+        their_cpu = statistics.median(r["cpu_seconds"] for r in theirs)
         print(
             f"\n== SB3 (RL Zoo hyperparameters): solved {their_solved}/{args.seeds}, median {their_median:.1f} s, "
             f"max {max(their_seconds):.1f} s, median {their_steps:,.0f} steps; evaluation "
@@ -296,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         peer_text = (
             f" | SB3 {their_solved}/{args.seeds}, median {their_median:.1f} s ({their_steps:,.0f} steps): "
-            f"series median = {median / their_median:.2f} of SB3's ({their_median / median:.2f}x faster)"
+            f"series median = {median / their_median:.2f} of SB3's ({their_median / median:.2f}x faster); "
+            f"median CPU s {our_cpu:.1f} vs {their_cpu:.1f} ({their_cpu / our_cpu:.2f}x)"
         )
     print(
         f"\nSUMMARY: solved {solved}/{args.seeds} within {args.cap:,} steps | median {median:.1f} s "
