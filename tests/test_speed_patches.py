@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import cartpole_dqn as cd
 from cartpole_dqn import compat
 
@@ -92,3 +96,26 @@ def test_numpy_q_values_match_tensorflow_for_one_state_and_for_batches():
     for n in [1] * 200 + [2, 32, 64]:  # one state: NumPy alone would round differently about one time in three
         batch = rng.normal(size=(n, 1, states)).astype(np.float32)
         assert np.array_equal(compat._numpy_q_values(weights, batch), model.predict_on_batch(batch))
+
+
+_TRAIN_AND_PRINT = """
+import hashlib, cartpole_dqn as cd, tensorflow as tf
+cd.reset_session(5)
+env = cd.make_env(seed=5)
+states, actions = cd.env_sizes(env)
+dqn = cd.compile_agent(cd.build_agent(cd.build_model(states, actions), actions))
+dqn.fit(env, nb_steps=600, verbose=0)
+digest = hashlib.sha256(b"".join(w.tobytes() for w in dqn.model.get_weights() + dqn.target_model.get_weights()))
+print(tf.config.threading.get_inter_op_parallelism_threads(), digest.hexdigest())
+"""
+
+
+def test_running_operations_in_the_calling_thread_gives_the_same_training():
+    outputs = {}
+    for inline in ("1", "0"):
+        env = dict(os.environ, CARTPOLE_DQN_TF_INLINE=inline, CARTPOLE_DQN_TF_THREADS="1")
+        done = subprocess.run([sys.executable, "-c", _TRAIN_AND_PRINT], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs[inline] = done.stdout.split()
+    assert outputs["1"][0] == "-1" and outputs["0"][0] == "1"  # the setting took effect
+    assert outputs["1"][1] == outputs["0"][1]  # bit-identical weights after 600 training steps
