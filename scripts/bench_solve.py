@@ -4,8 +4,8 @@ Prints, in one run on this machine:
 
 1. the cost of one training step, median ms/step, route by route: the tutorial's setup (keras-rl2's
    per-step progress bar, tf-keras' per-metric resets, TensorFlow's threading), the series before
-   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 9-10 (Q-values
-   in NumPy, direct training feed), plus the recipe's ``train_interval`` and batch size;
+   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 9-11 (Q-values
+   in NumPy, direct training feed, operations in the calling thread), plus the recipe's ``train_interval`` and batch size;
 2. per seed: steps and seconds to solve (greedy mean >= 195 over 100 episodes, confirmed
    on 200 more), and the final agent's greedy mean over 100 fresh episodes;
    with ``--peer sb3`` (``make bench PEER=sb3``), Stable-Baselines3's DQN with the RL Zoo's tuned
@@ -44,11 +44,11 @@ TUTORIAL_AGENT = {
 
 
 SETUPS = {
-    # name: (keras-rl2 verbose, grouped metric reset, NumPy Q-values + direct train feed, TF threads per op
+    # name: (keras-rl2 verbose, grouped metric reset, compat items 9-11, TF threads per op
     #        ("0" = TensorFlow's choice), train_interval, batch_size)
     "tutorial (progress bar, per-metric reset, TF threads)": (1, False, False, "0", 1, 32),
     "series before issue 12 (progress lines, grouped reset, 1 thread)": (0, True, False, "1", 1, 32),
-    "+ compat items 9-10 (NumPy Q-values, direct train feed)": (0, True, True, "1", 1, 32),
+    "+ compat items 9-11 (NumPy Q-values, direct feed, caller thread)": (0, True, True, "1", 1, 32),
     "+ the recipe's train_interval and batch size": (
         0,
         True,
@@ -62,8 +62,8 @@ SETUPS = {
 
 def _step_cost_worker(
     verbose: int, fast_reset: bool, fast_calls: bool, interval: int, batch: int, steps: int, seed: int
-) -> float:
-    """ms per step of one setup, in this (fresh) process."""
+) -> tuple[float, float]:
+    """Wall-clock and CPU ms per step of one setup, in this (fresh) process."""
     compat.set_fast_metric_reset(fast_reset)
     compat.set_fast_q_values(fast_calls)
     compat.set_fast_train_on_batch(fast_calls)
@@ -74,22 +74,26 @@ def _step_cost_worker(
     dqn = cd.compile_agent(cd.build_agent(model, actions, train_interval=interval, batch_size=batch))
     with contextlib.redirect_stdout(io.StringIO()):
         dqn.fit(env, nb_steps=200, verbose=verbose)  # warm up: graph building, first calls
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         dqn.fit(env, nb_steps=steps, verbose=verbose)
-    return (time.perf_counter() - started) / steps * 1000
+    return (time.perf_counter() - started) / steps * 1000, (time.process_time() - cpu_started) / steps * 1000
 
 
-def step_cost(steps: int, rounds: int) -> dict[str, float]:
-    """Median ms per training step of each setup, each run in a fresh process, in alternation."""
-    samples: dict[str, list[float]] = {name: [] for name in SETUPS}
+def step_cost(steps: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median wall-clock and CPU ms per training step of each setup, each in a fresh process, in alternation."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in SETUPS}
     for round_ in range(rounds):
         for name, (verbose, fast_reset, fast_calls, threads, interval, batch) in SETUPS.items():
             spec = f"{verbose},{int(fast_reset)},{int(fast_calls)},{interval},{batch},{steps},{round_}"
             command = [sys.executable, __file__, "--step-cost-worker", spec]
-            env = dict(os.environ, CARTPOLE_DQN_TF_THREADS=threads)
+            env = dict(os.environ, CARTPOLE_DQN_TF_THREADS=threads, CARTPOLE_DQN_TF_INLINE=str(int(fast_calls)))
             output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-            samples[name].append(float(output.strip().splitlines()[-1]))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            wall, cpu = map(float, output.strip().splitlines()[-1].split())
+            samples[name].append((wall, cpu))
+    return {
+        name: (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+        for name, values in samples.items()
+    }
 
 
 def evaluation_cost(model, repeats: int = 5) -> float:
@@ -215,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.step_cost_worker:
         verbose, fast_reset, fast_calls, interval, batch, steps, seed = map(int, args.step_cost_worker.split(","))
-        print(_step_cost_worker(verbose, bool(fast_reset), bool(fast_calls), interval, batch, steps, seed))
+        print(*_step_cost_worker(verbose, bool(fast_reset), bool(fast_calls), interval, batch, steps, seed))
         return 0
     peer = sb3_python(args.sb3_python) if args.peer == "sb3" else None
     if args.tutorial_settings:
@@ -233,9 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.step_rounds:
         print(f"== cost of one training step (median of {args.step_rounds} rounds of 2,000 steps, fresh processes)")
         costs = step_cost(2_000, args.step_rounds)
-        tutorial = next(iter(costs.values()))
-        for name, ms in costs.items():
-            print(f"  {name:66} {ms:5.2f} ms/step  ({tutorial / ms:4.2f}x the tutorial's speed)")
+        tutorial, tutorial_cpu = next(iter(costs.values()))
+        for name, (ms, cpu) in costs.items():
+            print(
+                f"  {name:66} {ms:5.2f} ms/step ({tutorial / ms:4.2f}x the tutorial's speed) | "
+                f"CPU {cpu:5.2f} ms/step ({tutorial_cpu / cpu:4.2f}x)"
+            )
 
     last = args.first_seed + args.seeds - 1
     print(f"\n== time to solve, seeds {args.first_seed}..{last}, cap {args.cap:,} steps")
