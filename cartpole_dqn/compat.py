@@ -51,6 +51,7 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    :func:`set_fast_q_values` computes those Q-values in NumPy from a copy of the weights that is
    read with one TensorFlow call after each training step (and at each episode start), so with
    ``train_interval=k`` an environment step costs no TensorFlow call at all in k-1 of k steps.
+   tf-keras' metric reset after the training step (item 5) runs in that same call.
    The NumPy forward pass gives bit-for-bit the Q-values TensorFlow gives on this stack
    (tests train with and without it and compare the weights); it covers ``Flatten``/``Dense``
    stacks with ReLU or linear activations, and anything else keeps keras-rl2's own path.
