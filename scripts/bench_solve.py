@@ -147,7 +147,12 @@ def sb3_python(path: str | None) -> str:
             "error: --peer sb3 needs a Python with stable-baselines3: set SB3_PYTHON=/path/to/venv/bin/python "
             "(see the README's 'Speed and reliability' for how that venv was made)."
         )
-    check = subprocess.run([path, SB3_SCRIPT, "--check"], capture_output=True, text=True)
+    try:
+        check = subprocess.run([path, SB3_SCRIPT, "--check"], capture_output=True, text=True)
+    except OSError as error:
+        raise SystemExit(
+            f"error: cannot run SB3_PYTHON={path!r} ({error.strerror}); point it at a Python interpreter."
+        ) from None
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["no output"])[-1]
         raise SystemExit(f"error: {path} cannot run Stable-Baselines3 ({last}); install stable-baselines3 there.")
