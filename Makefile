@@ -15,6 +15,7 @@ help:
 	@echo "make lab    - set up if needed, open JupyterLab on notebooks/"
 	@echo "make lint   - ruff check and format check (.py and .ipynb)"
 	@echo "make bench  - train from 10 seeds, time to solve vs the tutorial's fixed recipe"
+	@echo "              (make bench PEER=sb3 SB3_PYTHON=...: Stable-Baselines3 beside it, seed by seed)"
 	@echo "make doctor - check this machine's setup"
 	@echo "make bench-variants - every keras-rl2 agent/option, 10 seeds (BENCH_ARGS=\"--seeds 3\" for fewer)"
 
@@ -51,7 +52,7 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python scripts/bench_solve.py
+	$(BIN)/python scripts/bench_solve.py $(if $(PEER),--peer $(PEER))
 
 # every keras-rl2 discrete agent/option, steps and seconds to solve, 10 seeds (long: an hour or more)
 .PHONY: bench-variants

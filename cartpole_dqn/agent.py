@@ -23,13 +23,17 @@ TUTORIAL_LEARNING_RATE = 1e-3
 TUTORIAL_TARGET_MODEL_UPDATE = 1e-2
 TUTORIAL_WARMUP = 10
 
-#: The series' defaults: the smallest change we found that made every benchmark seed solve
-#: quickly. A 3x larger learning rate learns faster; a target network that follows the
-#: trained one 5x faster (5% per step instead of 1%) keeps the learning targets up to date
-#: with it. Either change alone still left some seeds slow (see the README's benchmark).
-DEFAULT_LEARNING_RATE = 3e-3
-DEFAULT_TARGET_MODEL_UPDATE = 5e-2
+#: The series' defaults. Learning rate and target update: a 3x larger learning rate learns faster,
+#: and a target network that follows the trained one faster keeps the learning targets up to date
+#: (either change alone still left some seeds slow). Train interval and batch size (issue 12): one
+#: training step on 64 remembered transitions every 4 environment steps instead of one on 32 every
+#: step, with a learning rate and target update scaled up to match, solved all 10 benchmark seeds in
+#: at most 5,000 steps (median 2,000) with a quarter of the TensorFlow training calls (README).
+DEFAULT_LEARNING_RATE = 1e-2
+DEFAULT_TARGET_MODEL_UPDATE = 0.2
 DEFAULT_WARMUP = TUTORIAL_WARMUP
+DEFAULT_TRAIN_INTERVAL = 4
+DEFAULT_BATCH_SIZE = 64
 
 #: Replay memory size (the tutorial's, unchanged) and the metric compiled into the agent.
 DEFAULT_MEMORY_LIMIT = 50_000
@@ -39,6 +43,8 @@ __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_TARGET_MODEL_UPDATE",
     "DEFAULT_WARMUP",
+    "DEFAULT_TRAIN_INTERVAL",
+    "DEFAULT_BATCH_SIZE",
     "TUTORIAL_LEARNING_RATE",
     "TUTORIAL_TARGET_MODEL_UPDATE",
     "TUTORIAL_WARMUP",
@@ -71,12 +77,16 @@ def build_agent(
     nb_steps_warmup: int = DEFAULT_WARMUP,
     target_model_update: float = DEFAULT_TARGET_MODEL_UPDATE,
     policy=None,
+    train_interval: int = DEFAULT_TRAIN_INTERVAL,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> DQNAgent:
     """The tutorial's agent: Boltzmann exploration, a 50,000-step replay memory, soft target updates.
 
-    One change from the tutorial: ``target_model_update`` is 5e-2, not 1e-2 (see
-    ``DEFAULT_TARGET_MODEL_UPDATE``; it goes with the learning rate 3e-3 of :func:`compile_agent`).
-    Pass ``target_model_update=TUTORIAL_TARGET_MODEL_UPDATE`` for the original.
+    Changes from the tutorial (see the ``DEFAULT_*`` constants): ``target_model_update`` 0.2, not 1e-2,
+    and one training step on 64 transitions every 4 environment steps (``train_interval``,
+    ``batch_size``) instead of one on 32 every step; they go with the learning rate 1e-2 of
+    :func:`compile_agent`. Pass ``target_model_update=TUTORIAL_TARGET_MODEL_UPDATE, train_interval=1,
+    batch_size=32`` for the original.
     """
     policy = BoltzmannQPolicy() if policy is None else policy
     memory = SequentialMemory(limit=memory_limit, window_length=1)
@@ -87,6 +97,8 @@ def build_agent(
         nb_actions=int(actions),
         nb_steps_warmup=nb_steps_warmup,
         target_model_update=target_model_update,
+        train_interval=train_interval,
+        batch_size=batch_size,
     )
 
 

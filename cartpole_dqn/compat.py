@@ -68,6 +68,30 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    largest output first: the same probabilities, no overflow. ``SARSAAgent`` needs nothing
    beyond item 9. Both then train, save and reload as written (tests).
 
+12. Speed, without changing results: keras-rl2's ``DQNAgent`` asks TensorFlow for Q-values with
+   ``predict_on_batch`` once per environment step (to pick the action) and once per training
+   step (the target network's values for the sampled batch); each call costs far more in
+   framework overhead than the arithmetic of a 770-parameter network. During ``fit``,
+   :func:`set_fast_q_values` computes those Q-values in NumPy from a copy of the weights that is
+   read with one TensorFlow call after each training step (and at each episode start), so with
+   ``train_interval=k`` an environment step costs no TensorFlow call at all in k-1 of k steps.
+   tf-keras' metric reset after the training step (item 5) runs in that same call.
+   The NumPy forward pass gives bit-for-bit the Q-values TensorFlow gives on this stack
+   (tests train with and without it and compare the weights); it covers ``Flatten``/``Dense``
+   stacks with ReLU or linear activations, and anything else keeps keras-rl2's own path.
+
+13. Speed, without changing results: tf-keras' ``train_on_batch`` checks and converts its
+   inputs on every call (about a fifth of a training step). keras-rl2 calls it with the same kind
+   of input every time, so :func:`set_fast_train_on_batch` works out on the first call how tf-keras
+   feeds the training function, checks that it rebuilds exactly that feed, and from then on feeds
+   the training function directly (other kinds of calls take tf-keras' own path).
+
+14. Speed, without changing results: with one thread per operation (item 5), TensorFlow still hands
+   every graph run to a pool thread and waits for it; on a busy machine each hand-off waits for the
+   scheduler. A negative ``inter_op_parallelism_threads`` makes it run the operations in the calling
+   thread instead (same operations, same order of the updates, same weights: tested). Only with the
+   default ``CARTPOLE_DQN_TF_THREADS=1``; ``CARTPOLE_DQN_TF_INLINE=0`` keeps the pool thread.
+
 Two adaptations are not patches but ordinary code elsewhere in the package:
 the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
 ``DQNAgent.compile`` needs when ``target_model_update < 1`` (``cartpole_dqn.agent``).
@@ -86,7 +110,16 @@ import weakref
 
 from .errors import CartPoleDQNError
 
-__all__ = ["KerasVersionError", "apply", "keras_is_legacy", "set_fast_metric_reset"]
+import numpy as np
+
+__all__ = [
+    "KerasVersionError",
+    "apply",
+    "keras_is_legacy",
+    "set_fast_metric_reset",
+    "set_fast_q_values",
+    "set_fast_train_on_batch",
+]
 
 _APPLIED = False
 
@@ -195,6 +228,16 @@ def _set_threads(tf) -> None:
     try:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
         tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except (RuntimeError, ValueError):  # TensorFlow already started its thread pools: keep them
+        pass
+
+
+def _ops_in_caller_thread(tf) -> None:
+    """Item 11: TensorFlow runs a graph's operations in the thread that calls it (see the docstring)."""
+    if os.environ.get("CARTPOLE_DQN_TF_THREADS", "1") != "1" or os.environ.get("CARTPOLE_DQN_TF_INLINE", "1") != "1":
+        return
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(-1)  # negative: the caller's thread, no hand-off
     except (RuntimeError, ValueError):  # TensorFlow already started its thread pools: keep them
         pass
 
@@ -577,6 +620,266 @@ def _stable_cem_sampling() -> None:
     cem.CEMAgent.select_action = select_action
 
 
+# Item 9: Q-values in NumPy during fit ------------------------------------------------------
+_ORIGINAL_DQN_METHODS: dict[str, object] = {}
+_EXACT_ACTIVATIONS = ("linear", "relu")
+
+
+def _numpy_q_plan(model) -> list | None:
+    """``[(kernel, bias, activation), ...]`` variables of a Flatten/Dense stack, or None if it is anything else."""
+    plan = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("Flatten", "InputLayer"):
+            continue
+        if kind != "Dense" or not layer.use_bias:
+            return None
+        activation = getattr(layer.activation, "__name__", "")
+        if activation not in _EXACT_ACTIVATIONS:
+            return None
+        plan.append((layer.kernel, layer.bias, activation))
+    return plan or None
+
+
+def _numpy_q_values(weights: list, batch) -> np.ndarray:
+    """Q-values of a batch, computed like TensorFlow does (float32 matmul, bias add, activation)."""
+    x = np.asarray(batch, dtype=np.float32)
+    n = len(x)
+    x = x.reshape(n, -1)
+    if n == 1:  # NumPy multiplies a single row with another kernel (other rounding) than TensorFlow
+        x = np.concatenate([x, x])
+    for kernel, bias, activation in weights:
+        x = x @ kernel + bias
+        if activation == "relu":
+            x = np.maximum(x, 0)
+    return x[:n]
+
+
+class _FastQ:
+    """Per-agent state of item 12: the variable plans and the NumPy copy of both networks' weights."""
+
+    def __init__(self, agent) -> None:
+        self.online = _numpy_q_plan(agent.model)
+        self.target = _numpy_q_plan(agent.target_model) if getattr(agent, "target_model", None) is not None else None
+        self.usable = self.online is not None and self.target is not None
+        self.weights: dict[str, list] | None = None
+        self.metric_reset = None  # built after the first training step, when every metric exists
+        self.metric_reset_built = False
+
+    def current(self) -> dict[str, list]:
+        if self.weights is None:
+            self.fetch()
+        return self.weights
+
+    def fetch(self, also=None) -> None:
+        """Read both networks' weights in one TensorFlow call (running the op ``also`` in the same call)."""
+        from tf_keras.src import backend
+
+        variables = [v for kernel, bias, _ in self.online + self.target for v in (kernel, bias)]
+        if also is None:
+            values = backend.batch_get_value(variables)
+        else:
+            values = backend.get_session().run([also, *variables])[1:]
+        plan = self.online + self.target
+        layers = [(values[2 * i], values[2 * i + 1], act) for i, (_, _, act) in enumerate(plan)]
+        self.weights = {"online": layers[: len(self.online)], "target": layers[len(self.online) :]}
+
+
+def _metric_zeroing_op(model):
+    """One op that zeroes all of ``model``'s metric totals and counts, or None if some metric resets otherwise."""
+    import tensorflow as tf
+    from tf_keras.src.metrics import base_metric
+
+    if model is None or tf.executing_eagerly():
+        return None
+    zeroing = (base_metric.Metric.reset_state, base_metric.Reduce.reset_state)
+    metrics = model._get_training_eval_metrics()
+    if not all(type(metric).reset_state in zeroing for metric in metrics):
+        return None
+    variables = [v for metric in metrics for v in metric.variables]
+    return tf.group(*[v.assign(tf.zeros_like(v)) for v in variables]) if variables else None
+
+
+def _fast_q(agent) -> _FastQ | None:
+    """The agent's item-9 state while ``fit`` runs (None outside ``fit`` or for unsupported networks)."""
+    state = agent.__dict__.get("_cartpole_dqn_fast_q")
+    return state if state is not None and state.usable else None
+
+
+def set_fast_q_values(enabled: bool = True) -> None:
+    """Compute ``DQNAgent``'s Q-values in NumPy during ``fit`` (see item 12); ``False`` restores keras-rl2's."""
+    from rl.agents.dqn import DQNAgent
+
+    if not _ORIGINAL_DQN_METHODS:
+        for name in ("fit", "reset_states", "compute_batch_q_values", "backward"):
+            _ORIGINAL_DQN_METHODS[name] = DQNAgent.__dict__.get(name)
+    for name, original in _ORIGINAL_DQN_METHODS.items():  # back to keras-rl2's methods
+        if original is None:
+            if name in DQNAgent.__dict__:
+                delattr(DQNAgent, name)
+        else:
+            setattr(DQNAgent, name, original)
+    if not enabled:
+        return
+    fit, reset_states = DQNAgent.fit, DQNAgent.reset_states
+    compute_batch_q_values, backward = DQNAgent.compute_batch_q_values, DQNAgent.backward
+
+    def fast_fit(self, *args, **kwargs):
+        self._cartpole_dqn_fast_q = _FastQ(self) if self.compiled else None
+        try:
+            return fit(self, *args, **kwargs)
+        finally:
+            self._cartpole_dqn_fast_q = None
+
+    def fast_reset_states(self) -> None:
+        state = _fast_q(self)
+        if state is not None:  # a callback may have changed the weights between episodes
+            state.weights = None
+        return reset_states(self)
+
+    def fast_compute_batch_q_values(self, state_batch):
+        state = _fast_q(self)
+        if state is None:
+            return compute_batch_q_values(self, state_batch)
+        q_values = _numpy_q_values(state.current()["online"], self.process_state_batch(state_batch))
+        assert q_values.shape == (len(state_batch), self.nb_actions)
+        return q_values
+
+    def fast_backward(self, reward, terminal):
+        state = _fast_q(self)
+        trains = state is not None and self.training and self.step > self.nb_steps_warmup
+        if not trains or self.step % self.train_interval != 0:
+            return backward(self, reward, terminal)
+        weights = state.current()
+        shims = {
+            (self.model, "predict_on_batch"): lambda batch: _numpy_q_values(weights["online"], batch),
+            (self.target_model, "predict_on_batch"): lambda batch: _numpy_q_values(weights["target"], batch),
+        }
+        # The metric reset tf-keras runs after the training step is deferred to the weight read that
+        # follows it: one TensorFlow call instead of two, same values.
+        defer = state.metric_reset is not None
+        if defer:
+            shims[(self.trainable_model, "reset_metrics")] = lambda: None
+        saved = {key: key[0].__dict__.get(key[1]) for key in shims}
+        for (model, name), shim in shims.items():
+            object.__setattr__(model, name, shim)
+        try:
+            return backward(self, reward, terminal)
+        finally:
+            for (model, name), before in saved.items():
+                if before is None:
+                    object.__delattr__(model, name)
+                else:
+                    object.__setattr__(model, name, before)
+            if defer:  # the training step changed both networks: read them now, resetting the metrics
+                state.fetch(also=state.metric_reset)
+            else:
+                state.weights = None
+                if not state.metric_reset_built:
+                    state.metric_reset = _metric_zeroing_op(self.trainable_model)
+                    state.metric_reset_built = True
+
+    DQNAgent.fit = fast_fit
+    DQNAgent.reset_states = fast_reset_states
+    DQNAgent.compute_batch_q_values = fast_compute_batch_q_values
+    DQNAgent.backward = fast_backward
+
+
+# Item 10: train_on_batch without re-checking the same kind of input every call ----------------
+_original_train_on_batch = None
+
+
+def _feed_plan(model, x: list, y: list) -> list | None:
+    """How tf-keras turns ``x, y`` into the train function's inputs, checked on this call's data.
+
+    Returns one entry per input of the train function: ``("data", i, ndim, dtype)`` for the i-th
+    array of ``x + y``, ``("ones", shape_tail, dtype)`` for a default sample weight, ``("value", v)``
+    for the learning phase. None when tf-keras feeds anything this plan cannot rebuild.
+    """
+    from tf_keras.src import backend
+    from tf_keras.src.engine import training_utils_v1
+
+    xs, ys, weights = model._standardize_user_data(x, y, extract_tensors_from_dataset=True)
+    fed = training_utils_v1.ModelInputs(xs).as_list() + list(ys or []) + list(weights or [])
+    if not isinstance(backend.symbolic_learning_phase(), int):
+        fed += [True]
+    arrays, plan = list(x) + list(y), []
+    for index, value in enumerate(fed):
+        if index < len(arrays) and isinstance(value, np.ndarray):
+            plan.append(("data", index, value.ndim, value.dtype))
+        elif isinstance(value, np.ndarray) and value.size and np.all(value == 1):
+            plan.append(("ones", value.shape[1:], value.dtype))
+        elif isinstance(value, bool):
+            plan.append(("value", value))
+        else:
+            return None
+    rebuilt = _feed(plan, arrays)
+    same = len(rebuilt) == len(fed) and all(
+        type(a) is type(b) and (not isinstance(a, np.ndarray) or (a.dtype == b.dtype and np.array_equal(a, b)))
+        for a, b in zip(rebuilt, fed, strict=True)
+    )
+    return plan if same else None
+
+
+def _feed(plan: list, arrays: list) -> list:
+    """The train function's inputs for ``arrays`` (= x + y), following ``plan``."""
+    n = len(arrays[0])
+    fed = []
+    for entry in plan:
+        if entry[0] == "data":
+            _, index, ndim, dtype = entry
+            value = np.asarray(arrays[index], dtype=dtype)
+            fed.append(value.reshape(n, 1) if value.ndim == 1 and ndim == 2 else value)
+        elif entry[0] == "ones":
+            fed.append(np.ones((n, *entry[1]), dtype=entry[2]))
+        else:
+            fed.append(entry[1])
+    return fed
+
+
+def set_fast_train_on_batch(enabled: bool = True) -> None:
+    """Graph-mode ``train_on_batch`` that skips tf-keras' per-call input checks after the first call (item 13)."""
+    global _original_train_on_batch
+    import tensorflow as tf
+    from tf_keras.src.engine import training_v1
+
+    if _original_train_on_batch is None:
+        _original_train_on_batch = training_v1.Model.train_on_batch
+    original = _original_train_on_batch
+    if not enabled:
+        training_v1.Model.train_on_batch = original
+        return
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True):
+        simple = (
+            sample_weight is None
+            and class_weight is None
+            and isinstance(x, list)
+            and isinstance(y, list)
+            and all(isinstance(a, np.ndarray) for a in x + y)
+            and not tf.executing_eagerly()
+            and not self.run_eagerly
+            and not self._distribution_strategy
+        )
+        key = (len(x), len(y))
+        cached = self.__dict__.get("_cartpole_dqn_feed")
+        function = getattr(self, "train_function", None)
+        if simple and cached is not None and cached[:2] == (key, function) and function is not None:
+            outputs = function(_feed(cached[2], list(x) + list(y)))
+            if reset_metrics:
+                self.reset_metrics()
+            return outputs[0] if len(outputs) == 1 else outputs
+        plan = _feed_plan(self, x, y) if simple else None
+        result = original(
+            self, x, y, sample_weight=sample_weight, class_weight=class_weight, reset_metrics=reset_metrics
+        )
+        if plan is not None:  # the next call of this kind feeds the function tf-keras has just used
+            object.__setattr__(self, "_cartpole_dqn_feed", (key, getattr(self, "train_function", None), plan))
+        return result
+
+    training_v1.Model.train_on_batch = train_on_batch
+
+
 def apply() -> None:
     """Apply every adaptation listed in the module docstring (idempotent)."""
     global _APPLIED
@@ -598,6 +901,7 @@ def apply() -> None:
         except ImportError:  # pragma: no cover - private module moved
             pass
     _set_threads(tf)
+    _ops_in_caller_thread(tf)
     _add_keras_version()
     _widen_step_counters()
     _ordered_soft_updates()
@@ -607,4 +911,6 @@ def apply() -> None:
     _agents_take_any_optimizer()
     _dueling_without_lambda()
     _stable_cem_sampling()
+    set_fast_q_values(True)  # items 12-13: speed without changing results (issue 12)
+    set_fast_train_on_batch(True)
     _APPLIED = True

@@ -2,14 +2,18 @@
 
 Prints, in one run on this machine:
 
-1. the cost of one training step, median ms/step, for the tutorial's setup (keras-rl2's
-   per-step progress bar, tf-keras' per-metric resets) and for the series' setup
-   (progress lines from ``SolveMonitor`` only, one grouped metric reset);
+1. the cost of one training step, median ms/step, route by route: the tutorial's setup (keras-rl2's
+   per-step progress bar, tf-keras' per-metric resets, TensorFlow's threading), the series before
+   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 9-11 (Q-values
+   in NumPy, direct training feed, operations in the calling thread), plus the recipe's ``train_interval`` and batch size;
 2. per seed: steps and seconds to solve (greedy mean >= 195 over 100 episodes, confirmed
-   on 100 more), and the final agent's greedy mean over 100 fresh episodes;
+   on 200 more), and the final agent's greedy mean over 100 fresh episodes;
+   with ``--peer sb3`` (``make bench PEER=sb3``), Stable-Baselines3's DQN with the RL Zoo's tuned
+   hyperparameters beside it, seed by seed, alternating which runs first (``scripts/bench_sb3.py``,
+   run in the interpreter named by ``SB3_PYTHON``);
 3. the tutorial's fixed recipe (50,000 steps + ``dqn.test`` over 100 episodes), timed for one seed;
-4. a summary line: median and max seconds to solve, seeds solved, and the ratio of the recipe's
-   time to the median time to solve.
+4. a summary line: seeds solved, median and max seconds to solve, the ratio of the recipe's
+   time to the median time to solve, and with the peer its median and the ratio of the two medians.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -26,44 +31,69 @@ import time
 import cartpole_dqn as cd
 from cartpole_dqn import compat
 
-FINAL_EVAL_SEED = 500_000  # episodes no evaluation during training ever saw
+FINAL_EVAL_SEED = 500_000
+SB3_SCRIPT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "bench_sb3.py"
+)  # episodes no evaluation during training ever saw
 TUTORIAL_AGENT = {
     "nb_steps_warmup": cd.agent.TUTORIAL_WARMUP,
     "target_model_update": cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
+    "train_interval": 1,  # keras-rl2's defaults, which the tutorial used
+    "batch_size": 32,
 }
 
 
 SETUPS = {
-    # name: (keras-rl2 verbose, grouped metric reset, TensorFlow threads per op; "0" = TensorFlow's choice)
-    "tutorial (progress bar, per-metric reset, TF threads)": (1, False, "0"),
-    "series (progress lines, grouped reset, 1 thread)": (0, True, "1"),
+    # name: (keras-rl2 verbose, grouped metric reset, compat items 9-11, TF threads per op
+    #        ("0" = TensorFlow's choice), train_interval, batch_size)
+    "tutorial (progress bar, per-metric reset, TF threads)": (1, False, False, "0", 1, 32),
+    "series before issue 12 (progress lines, grouped reset, 1 thread)": (0, True, False, "1", 1, 32),
+    "+ compat items 9-11 (NumPy Q-values, direct feed, caller thread)": (0, True, True, "1", 1, 32),
+    "+ the recipe's train_interval and batch size": (
+        0,
+        True,
+        True,
+        "1",
+        cd.agent.DEFAULT_TRAIN_INTERVAL,
+        cd.agent.DEFAULT_BATCH_SIZE,
+    ),
 }
 
 
-def _step_cost_worker(verbose: int, fast_reset: bool, steps: int, seed: int) -> float:
-    """ms per step of one setup, in this (fresh) process."""
+def _step_cost_worker(
+    verbose: int, fast_reset: bool, fast_calls: bool, interval: int, batch: int, steps: int, seed: int
+) -> tuple[float, float]:
+    """Wall-clock and CPU ms per step of one setup, in this (fresh) process."""
     compat.set_fast_metric_reset(fast_reset)
+    compat.set_fast_q_values(fast_calls)
+    compat.set_fast_train_on_batch(fast_calls)
     cd.reset_session(seed)
     env = cd.make_env(seed=seed)
     states, actions = cd.env_sizes(env)
-    dqn = cd.compile_agent(cd.build_agent(cd.build_model(states, actions), actions))
+    model = cd.build_model(states, actions)
+    dqn = cd.compile_agent(cd.build_agent(model, actions, train_interval=interval, batch_size=batch))
     with contextlib.redirect_stdout(io.StringIO()):
         dqn.fit(env, nb_steps=200, verbose=verbose)  # warm up: graph building, first calls
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         dqn.fit(env, nb_steps=steps, verbose=verbose)
-    return (time.perf_counter() - started) / steps * 1000
+    return (time.perf_counter() - started) / steps * 1000, (time.process_time() - cpu_started) / steps * 1000
 
 
-def step_cost(steps: int, rounds: int) -> dict[str, float]:
-    """Median ms per training step of each setup, each run in a fresh process, in alternation."""
-    samples: dict[str, list[float]] = {name: [] for name in SETUPS}
+def step_cost(steps: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median wall-clock and CPU ms per training step of each setup, each in a fresh process, in alternation."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in SETUPS}
     for round_ in range(rounds):
-        for name, (verbose, fast_reset, threads) in SETUPS.items():
-            command = [sys.executable, __file__, "--step-cost-worker", f"{verbose},{int(fast_reset)},{steps},{round_}"]
-            env = dict(os.environ, CARTPOLE_DQN_TF_THREADS=threads)
+        for name, (verbose, fast_reset, fast_calls, threads, interval, batch) in SETUPS.items():
+            spec = f"{verbose},{int(fast_reset)},{int(fast_calls)},{interval},{batch},{steps},{round_}"
+            command = [sys.executable, __file__, "--step-cost-worker", spec]
+            env = dict(os.environ, CARTPOLE_DQN_TF_THREADS=threads, CARTPOLE_DQN_TF_INLINE=str(int(fast_calls)))
             output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-            samples[name].append(float(output.strip().splitlines()[-1]))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            wall, cpu = map(float, output.strip().splitlines()[-1].split())
+            samples[name].append((wall, cpu))
+    return {
+        name: (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+        for name, values in samples.items()
+    }
 
 
 def evaluation_cost(model, repeats: int = 5) -> float:
@@ -88,6 +118,8 @@ def recipe(seed: int, steps: int) -> tuple[float, float, float]:
 def _recipe_worker(seed: int, steps: int) -> tuple[float, float, float]:
     """Fixed ``steps`` of training with the tutorial's settings, then ``dqn.test`` over 100 episodes."""
     compat.set_fast_metric_reset(False)
+    compat.set_fast_q_values(False)
+    compat.set_fast_train_on_batch(False)
     try:
         cd.reset_session(seed)
         env = cd.make_env(seed=seed)
@@ -103,7 +135,61 @@ def _recipe_worker(seed: int, steps: int) -> tuple[float, float, float]:
         total = time.perf_counter() - started
     finally:
         compat.set_fast_metric_reset(True)
+        compat.set_fast_q_values(True)
+        compat.set_fast_train_on_batch(True)
     return trained, total, cd.summarize(history.history["episode_reward"]).mean
+
+
+def sb3_python(path: str | None) -> str:
+    """The interpreter that runs SB3's side, checked: a clear error instead of a traceback."""
+    if not path:
+        raise SystemExit(
+            "error: --peer sb3 needs a Python with stable-baselines3: set SB3_PYTHON=/path/to/venv/bin/python "
+            "(see the README's 'Speed and reliability' for how that venv was made)."
+        )
+    try:
+        check = subprocess.run([path, SB3_SCRIPT, "--check"], capture_output=True, text=True)
+    except OSError as error:
+        raise SystemExit(
+            f"error: cannot run SB3_PYTHON={path!r} ({error.strerror}); point it at a Python interpreter."
+        ) from None
+    if check.returncode != 0:
+        last = (check.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"error: {path} cannot run Stable-Baselines3 ({last}); install stable-baselines3 there.")
+    return path
+
+
+def sb3_seed(python: str, seed: int, cap: int) -> dict:
+    """One seed of SB3's DQN with the RL Zoo's hyperparameters, in the SB3 interpreter."""
+    command = [python, SB3_SCRIPT, "--seed", str(seed), "--cap", str(cap)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def series_seed(seed: int, cap: int, settings: dict) -> dict:
+    """One seed of the series (keras-rl2), in this process; the same fields as :func:`sb3_seed`."""
+    cpu_started = time.process_time()
+    run = cd.train(steps=cap, seed=seed, progress=False, **settings)
+    cpu_seconds = time.process_time() - cpu_started
+    final = cd.evaluate(run.model, episodes=100, seed=FINAL_EVAL_SEED)
+    return {
+        "seed": seed,
+        "solved_at_step": run.solved_at_step,
+        "steps": run.steps,
+        "seconds": run.seconds,
+        "cpu_seconds": cpu_seconds,
+        "final_mean": final.mean,
+        "run": run,
+    }
+
+
+def _row(result: dict) -> str:
+    steps = f"{result['solved_at_step']:,}" if result["solved_at_step"] else f"not in {result['steps']:,}"
+    return f"{steps:>14} {result['seconds']:8.1f} {result['cpu_seconds']:6.1f} {result['final_mean']:6.1f}"
+
+
+def _solve_seconds(results: list[dict]) -> list[float]:
+    return [r["seconds"] if r["solved_at_step"] else float("inf") for r in results]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,11 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tutorial-settings",
         action="store_true",
-        help="train the seeds with the tutorial's learning rate 1e-3 and target update 1e-2 (default: the series' 3e-3, 5e-2)",
+        help="train the seeds with the tutorial's settings (learning rate 1e-3, target update 1e-2, "
+        "train_interval 1, batch 32) instead of the series' defaults",
     )
     parser.add_argument("--quick", action="store_true", help="time the recipe on 10,000 steps and scale to 50,000")
     parser.add_argument("--no-recipe", action="store_true", help="skip the tutorial recipe (no ratio)")
     parser.add_argument("--step-rounds", type=int, default=3, help="rounds of the ms/step comparison (0 skips it)")
+    parser.add_argument(
+        "--peer",
+        choices=["sb3"],
+        help="also train Stable-Baselines3's DQN (RL Zoo hyperparameters) seed by seed, alternating with the series",
+    )
+    parser.add_argument(
+        "--sb3-python",
+        default=os.environ.get("SB3_PYTHON"),
+        help="Python with stable-baselines3 for --peer sb3 (default: $SB3_PYTHON)",
+    )
     parser.add_argument("--step-cost-worker", help=argparse.SUPPRESS)
     parser.add_argument("--recipe-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -126,39 +223,59 @@ def main(argv: list[str] | None = None) -> int:
         print(*_recipe_worker(*map(int, args.recipe_worker.split(","))))
         return 0
     if args.step_cost_worker:
-        verbose, fast_reset, steps, seed = map(int, args.step_cost_worker.split(","))
-        print(_step_cost_worker(verbose, bool(fast_reset), steps, seed))
+        verbose, fast_reset, fast_calls, interval, batch, steps, seed = map(int, args.step_cost_worker.split(","))
+        print(*_step_cost_worker(verbose, bool(fast_reset), bool(fast_calls), interval, batch, steps, seed))
         return 0
+    peer = sb3_python(args.sb3_python) if args.peer == "sb3" else None
     if args.tutorial_settings:
         settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
     else:
         settings = {
             "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
             "target_model_update": cd.agent.DEFAULT_TARGET_MODEL_UPDATE,
+            "nb_steps_warmup": cd.agent.DEFAULT_WARMUP,
+            "train_interval": cd.agent.DEFAULT_TRAIN_INTERVAL,
+            "batch_size": cd.agent.DEFAULT_BATCH_SIZE,
         }
     described = ", ".join(f"{key} {value:g}" for key, value in settings.items())
 
     if args.step_rounds:
         print(f"== cost of one training step (median of {args.step_rounds} rounds of 2,000 steps, fresh processes)")
         costs = step_cost(2_000, args.step_rounds)
-        for name, ms in costs.items():
-            print(f"  {name:55} {ms:5.2f} ms/step")
-        before, after = costs.values()
-        print(f"  speed-up {before / after:.2f}x")
+        tutorial, tutorial_cpu = next(iter(costs.values()))
+        for name, (ms, cpu) in costs.items():
+            print(
+                f"  {name:66} {ms:5.2f} ms/step ({tutorial / ms:4.2f}x the tutorial's speed) | "
+                f"CPU {cpu:5.2f} ms/step ({tutorial_cpu / cpu:4.2f}x)"
+            )
 
     last = args.first_seed + args.seeds - 1
-    print(f"\n== time to solve, seeds {args.first_seed}..{last}, {described}, cap {args.cap:,} steps")
-    print(f"  {'seed':>4} {'steps to solve':>15} {'seconds':>8} {'final greedy mean (100 fresh episodes)':>40}")
-    solve_seconds, solved = [], 0
+    print(f"\n== time to solve, seeds {args.first_seed}..{last}, cap {args.cap:,} steps")
+    print(f"  series: keras-rl2 DQNAgent, {described}")
+    header = f"  {'seed':>4} {'steps to solve':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+    if peer:
+        versions = json.loads(subprocess.run([peer, SB3_SCRIPT, "--check"], capture_output=True, text=True).stdout)
+        print(
+            f"  SB3:    DQN, RL Zoo CartPole-v1 hyperparameters, 1 torch thread ({', '.join(f'{k} {v}' for k, v in versions.items())})"
+        )
+        print("  (alternating: the series runs first on even seeds, SB3 first on odd seeds)")
+        header += f" | {'SB3 steps':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+    print(header + "   (CPU s: the process's CPU time; final: greedy mean over 100 fresh episodes)")
+    ours: list[dict] = []
+    theirs: list[dict] = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        run = cd.train(steps=args.cap, seed=seed, progress=False, **settings)
-        final = cd.evaluate(run.model, episodes=100, seed=FINAL_EVAL_SEED)
-        seconds = run.seconds if run.solved else float("inf")
-        solved += run.solved
-        solve_seconds.append(seconds)
-        steps_text = f"{run.solved_at_step:,}" if run.solved else f"not in {run.steps:,}"
-        print(f"  {seed:>4} {steps_text:>15} {run.seconds:8.1f} {final.mean:40.1f}", flush=True)
+        if peer and seed % 2:
+            theirs.append(sb3_seed(peer, seed, args.cap))
+        ours.append(series_seed(seed, args.cap, settings))
+        if peer and not seed % 2:
+            theirs.append(sb3_seed(peer, seed, args.cap))
+        line = f"  {seed:>4} {_row(ours[-1])}"
+        print(line + (f" | {_row(theirs[-1])}" if peer else ""), flush=True)
+    solve_seconds = _solve_seconds(ours)
+    solved = sum(r["solved_at_step"] is not None for r in ours)
     median, worst = statistics.median(solve_seconds), max(solve_seconds)
+    median_steps = statistics.median(r["solved_at_step"] or float("inf") for r in ours)
+    run = ours[-1]["run"]
 
     print("\n== cost of a 100-episode greedy evaluation (last seed's agent)")
     fast_seconds = evaluation_cost(run.model)
@@ -181,9 +298,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  (--quick: training time scaled from {recipe_steps:,} to 50,000 steps)")
         print(f"  {total:.1f} s in all ({trained:.1f} s of training), test mean {mean:.1f}")
         ratio_text = f"recipe {total:.0f} s / median {median:.1f} s = {total / median:.1f}x faster"
+    peer_text = ""
+    if peer:
+        their_seconds = _solve_seconds(theirs)
+        their_median = statistics.median(their_seconds)
+        their_steps = statistics.median(r["solved_at_step"] or float("inf") for r in theirs)
+        their_solved = sum(r["solved_at_step"] is not None for r in theirs)
+        our_cpu = statistics.median(r["cpu_seconds"] for r in ours)
+        their_cpu = statistics.median(r["cpu_seconds"] for r in theirs)
+        print(
+            f"\n== SB3 (RL Zoo hyperparameters): solved {their_solved}/{args.seeds}, median {their_median:.1f} s, "
+            f"max {max(their_seconds):.1f} s, median {their_steps:,.0f} steps; evaluation "
+            f"{statistics.median(r['eval_seconds'] for r in theirs):.1f} s per seed (median)"
+        )
+        peer_text = (
+            f" | SB3 {their_solved}/{args.seeds}, median {their_median:.1f} s ({their_steps:,.0f} steps): "
+            f"series median = {median / their_median:.2f} of SB3's ({their_median / median:.2f}x faster); "
+            f"median CPU s {our_cpu:.1f} vs {their_cpu:.1f} ({their_cpu / our_cpu:.2f}x)"
+        )
     print(
-        f"\nSUMMARY: solved {solved}/{args.seeds} within {args.cap:,} steps | median {median:.1f} s, "
-        f"max {worst:.1f} s to solve | {ratio_text} | 100-episode evaluation {fast_seconds:.2f} s"
+        f"\nSUMMARY: solved {solved}/{args.seeds} within {args.cap:,} steps | median {median:.1f} s "
+        f"({median_steps:,.0f} steps), max {worst:.1f} s to solve | {ratio_text} | "
+        f"100-episode evaluation {fast_seconds:.2f} s{peer_text}"
     )
     return 0 if solved == args.seeds else 1
 

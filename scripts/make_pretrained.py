@@ -16,6 +16,16 @@ import time
 import cartpole_dqn as cd
 from cartpole_dqn.weights import SHIPPED_WEIGHTS
 
+#: The settings the shipped agent was trained with (the defaults before issue 12), pinned so that
+#: ``make pretrained`` keeps reproducing it bit for bit whatever the package's defaults become.
+SHIPPED_RECIPE = {
+    "learning_rate": 3e-3,
+    "target_model_update": 5e-2,
+    "nb_steps_warmup": 10,
+    "train_interval": 1,
+    "batch_size": 32,
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    run = cd.train(steps=args.steps, seed=args.seed, threshold=args.target)
+    run = cd.train(steps=args.steps, seed=args.seed, threshold=args.target, **SHIPPED_RECIPE)
     started = time.perf_counter()
     test_env = cd.make_env(seed=args.test_seed)
     history = run.dqn.test(test_env, nb_episodes=100, visualize=False, verbose=0)
