@@ -108,9 +108,9 @@ import types
 import warnings
 import weakref
 
-from .errors import CartPoleDQNError
-
 import numpy as np
+
+from .errors import CartPoleDQNError
 
 __all__ = [
     "KerasVersionError",

@@ -4,7 +4,7 @@ Prints, in one run on this machine:
 
 1. the cost of one training step, median ms/step, route by route: the tutorial's setup (keras-rl2's
    per-step progress bar, tf-keras' per-metric resets, TensorFlow's threading), the series before
-   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 9-11 (Q-values
+   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 12-14 (Q-values
    in NumPy, direct training feed, operations in the calling thread), plus the recipe's ``train_interval`` and batch size;
 2. per seed: steps and seconds to solve (greedy mean >= 195 over 100 episodes, confirmed
    on 200 more), and the final agent's greedy mean over 100 fresh episodes;
@@ -44,11 +44,11 @@ TUTORIAL_AGENT = {
 
 
 SETUPS = {
-    # name: (keras-rl2 verbose, grouped metric reset, compat items 9-11, TF threads per op
+    # name: (keras-rl2 verbose, grouped metric reset, compat items 12-14, TF threads per op
     #        ("0" = TensorFlow's choice), train_interval, batch_size)
     "tutorial (progress bar, per-metric reset, TF threads)": (1, False, False, "0", 1, 32),
     "series before issue 12 (progress lines, grouped reset, 1 thread)": (0, True, False, "1", 1, 32),
-    "+ compat items 9-11 (NumPy Q-values, direct feed, caller thread)": (0, True, True, "1", 1, 32),
+    "+ compat items 12-14 (NumPy Q-values, direct feed, caller thread)": (0, True, True, "1", 1, 32),
     "+ the recipe's train_interval and batch size": (
         0,
         True,
