@@ -32,7 +32,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    same seeds drift apart (seen here: different weights after 3,000 steps in every run; with
    hard target updates, identical). We build those soft updates after the optimizer's, under
    a control dependency, so they always read the updated weights and training from a seed
-   repeats exactly on the same machine and stack.
+   repeats exactly on the same machine and stack. The soft updates are remembered through
+   weak references only, so a graph cleared by ``reset_session`` is freed (a strong reference
+   kept every old graph alive: about 2 MB more per build cycle).
 7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
    silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
    warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
