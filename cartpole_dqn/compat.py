@@ -42,7 +42,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    the process (a segmentation fault: "the kernel appears to have died") wherever OpenGL is
    Mesa's software renderer (VMs, WSL, containers, remote desktops), because Mesa then runs
    on the LLVM copy inside TensorFlow; ``SDL_FRAMEBUFFER_ACCELERATION=0`` avoids that.
-   Both are defaults only: a value the learner set wins.
+   On Linux, SDL's audio is the dummy driver too: Gymnasium 1.3 (Colab's) initialises all of
+   pygame, audio included, and without a sound card ALSA prints errors into the notebook.
+   All are defaults only: a value the learner set wins.
 
 Two adaptations are not patches but ordinary code elsewhere in the package:
 the Gymnasium-to-Gym adapter (``cartpole_dqn.envs``) and the legacy Adam optimizer that
@@ -73,6 +75,10 @@ def _drawing_defaults() -> None:
     os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if sys.platform.startswith("linux"):
+        # The series never plays sound, but Gymnasium 1.3's renderer calls pygame.init(), which opens
+        # audio: without a sound card (Colab, containers, servers) ALSA prints errors into the notebook.
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/colab_cell.py            # insert or update the two cells in notebooks/*.ipynb
+    python scripts/colab_cell.py            # insert or update the two cells in notebooks/*.ipynb, and the README's badges
     python scripts/colab_cell.py --check    # exit 1 and name the notebooks whose first cells differ
     python scripts/colab_cell.py --repo OWNER/NAME   # once the repository has its public address
 
@@ -31,6 +31,9 @@ BRANCH = "main"
 TAG = "colab"  # both cells carry this cell tag, so the script can find and replace them
 
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+README = ROOT / "README.md"
+BADGES_START = "<!-- badges: written by scripts/colab_cell.py from REPO -->"
+BADGES_END = "<!-- /badges -->"
 
 SETUP_CELL = """# Google Colab only (does nothing anywhere else): get this series and install what Colab lacks.
 import os
@@ -56,6 +59,34 @@ def colab_url(notebook_name: str, repo: str = REPO) -> str:
 def badge(notebook_name: str, repo: str = REPO) -> str:
     """Markdown for the "Open in Colab" badge of one notebook."""
     return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(notebook_name, repo)})"
+
+
+def readme_badges(repo: str = REPO) -> str:
+    """The README's badge block: Colab (notebook 01), Binder and Codespaces, all from ``repo``."""
+    binder = f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=lab/tree/notebooks"
+    codespaces = f"https://codespaces.new/{repo}?quickstart=1"
+    return "\n".join(
+        [
+            BADGES_START,
+            badge("01_random_baseline.ipynb", repo),
+            f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})",
+            f"[![Open in GitHub Codespaces](https://github.com/codespaces/badge.svg)]({codespaces})",
+            BADGES_END,
+        ]
+    )
+
+
+def update_readme(repo: str = REPO, path: Path = README) -> bool:
+    """Rewrite the README's badge block for ``repo``; True when it changed."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(BADGES_START), text.find(BADGES_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"error: {path} has no badge block ({BADGES_START} ... {BADGES_END}); add one.")
+    new = text[:start] + readme_badges(repo) + text[end + len(BADGES_END) :]
+    if new == text:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
 
 
 def expected_cells(notebook_name: str, repo: str = REPO) -> list[dict]:
@@ -139,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(f"{path}: {reason}")
         elif update_file(path, args.repo):
             print(f"updated {path}")
+    if args.check and readme_badges(args.repo) not in README.read_text(encoding="utf-8"):
+        stale.append(f"{README}: the badge block differs")
+    elif not args.check and not args.notebooks and update_readme(args.repo):
+        print(f"updated {README}")
     if stale:
         print("\n".join(stale), file=sys.stderr)
         print("Run `python scripts/colab_cell.py` to write the Colab cells into these notebooks.", file=sys.stderr)

@@ -47,10 +47,9 @@ def release(version: str | None) -> tuple[int, ...]:
 
 def editable_source() -> Path | None:
     """Where the installed ``cartpole-dqn`` is edited from, if it is an editable install."""
-    try:
-        text = importlib.metadata.distribution("cartpole-dqn").read_text("direct_url.json") or ""
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    # every copy on the path: a build folder's cartpole_dqn.egg-info has no direct_url.json
+    texts = [dist.read_text("direct_url.json") for dist in importlib.metadata.distributions(name="cartpole-dqn")]
+    text = next((text for text in texts if text), "")
     found = re.search(r'"url":\s*"file://([^"]+)"', text)
     return Path(found.group(1)).resolve() if found and '"editable":true' in text.replace(" ", "") else None
 
