@@ -33,8 +33,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    hard target updates, identical). We build those soft updates after the optimizer's, under
    a control dependency, so they always read the updated weights and training from a seed
    repeats exactly on the same machine and stack.
-7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
-   silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
+7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices, and on
+   TensorFlow 2.20 the absl/MLIR lines of the first graph run, spent at import on a tiny graph
+   with stderr closed) is silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
    warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
 8. Drawing: Gymnasium draws CartPole with pygame (SDL). On Linux without a display, SDL
    prints ``XDG_RUNTIME_DIR is invalid``; the series only draws off-screen (``rgb_array``), so
@@ -97,6 +98,32 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=r".*`Model\.state_updates` will be removed.*")
     warnings.filterwarnings("ignore", message=r".*Not enough entries to sample without replacement.*")
     warnings.filterwarnings("ignore", message=r".*The environment CartPole-v0 is out of date.*")
+
+
+def _absorb_first_graph_logs(tf) -> None:
+    """Run one tiny graph with stderr pointed at /dev/null (item 7, TensorFlow 2.20).
+
+    TensorFlow 2.20 (Colab's) writes two native log lines at the first graph run of a process
+    ("All log messages before absl::InitializeLog() ..." and "MLIR V1 optimization pass is not
+    enabled"), ignoring ``TF_CPP_MIN_LOG_LEVEL``; in a notebook they land in the first training
+    cell. They come once per process, so this spends them here, where nobody sees them.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr: nothing to hide
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            graph = tf.Graph()
+            with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+                session.run(tf.constant(1.0) + 1.0)
+    except Exception:  # noqa: BLE001 - only log lines are at stake: never fail the import for them
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def keras_is_legacy() -> bool:
@@ -313,6 +340,8 @@ def apply() -> None:
         except ImportError:  # pragma: no cover - private module moved
             pass
     _set_threads(tf)
+    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") != "1":
+        _absorb_first_graph_logs(tf)  # after the thread settings: they must precede TensorFlow's first run
     _add_keras_version()
     _widen_step_counters()
     _ordered_soft_updates()
