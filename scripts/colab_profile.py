@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     import colab_cell  # scripts/colab_cell.py: the one source of the cell (needs nbformat only to write files)
 
     python = make_venv(args.venv, args.python)
+    # a fresh Colab runtime has neither: remove what an earlier run of this check installed
+    subprocess.run(
+        [str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "cartpole-dqn", "keras-rl2"], check=False
+    )
     before = versions(python)
     tmp = Path(tempfile.mkdtemp(prefix="colab-profile-"))
     clone = tmp / "content" / "cartpole-dqn"

@@ -85,6 +85,11 @@ def needs_restart() -> str | None:
     """Why the running session must restart before the series can be imported, or None."""
     if "tensorflow" in sys.modules and "tf_keras" not in sys.modules:
         return "TensorFlow was imported with Keras 3 before this cell ran"
+    loaded = sys.modules.get("cartpole_dqn")
+    spec = None if loaded else importlib.util.find_spec("cartpole_dqn")
+    origin = getattr(loaded, "__file__", None) or (spec.origin if spec else None)
+    if origin and not Path(origin).resolve().is_relative_to(ROOT.resolve()):
+        return f"another copy of the series ({Path(origin).parent.parent}) is installed or loaded"
     if "gymnasium" in sys.modules and release(getattr(sys.modules["gymnasium"], "__version__", ""))[:2] < MIN_GYMNASIUM:
         return "an older Gymnasium was already imported"
     return None
@@ -107,7 +112,8 @@ def main() -> None:
     steps = plan()
     for arguments in steps:
         print("pip install", " ".join(arguments), flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *arguments], check=True)
+        quiet = dict(os.environ, PYTHONWARNINGS="ignore")  # not setuptools' notice about editable installs
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *arguments], check=True, env=quiet)
     if steps:
         activate_editable_install()
     reason = needs_restart()
