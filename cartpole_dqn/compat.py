@@ -154,7 +154,7 @@ def _require_keras_2() -> None:
     if "tensorflow" in sys.modules and (_tensorflow_keras_is_keras_3() or not keras_is_legacy()):
         raise KerasVersionError(
             "TensorFlow is already loaded with Keras 3, and keras-rl2 only works with Keras 2 (tf-keras). "
-            "Restart the kernel (Kernel > Restart Kernel) and run `import cartpole_dqn` before anything "
+            "Restart the kernel (Kernel > Restart Kernel; in Colab: Runtime > Restart session) and run `import cartpole_dqn` before anything "
             "imports tensorflow or keras."
         )
 

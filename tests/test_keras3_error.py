@@ -32,6 +32,7 @@ def test_keras_3_already_in_use_gives_keras_version_error():
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stdout.startswith("KerasVersionError: TensorFlow is already loaded with Keras 3")
     assert "Restart the kernel" in result.stdout
+    assert "in Colab: Runtime > Restart session" in result.stdout  # Colab's menu has no "Kernel"
 
 
 def test_plain_tensorflow_import_first_gives_keras_version_error():
