@@ -48,7 +48,7 @@ def setup_commands(python: str = sys.executable, venv: Path = VENV) -> list[list
     offline = ["--no-index", "--find-links", str(WHEELHOUSE)] if WHEELHOUSE.is_dir() else []
     uv = shutil.which("uv")
     if uv:
-        commands.append([uv, "pip", "install", "--python", target, *offline, "-r", "requirements.txt"])
+        commands.append([uv, "pip", "install", "--quiet", "--python", target, *offline, "-r", "requirements.txt"])
     else:
         commands.append([target, "-m", "pip", "install", "--quiet", *offline, "--upgrade", "pip"])
         commands.append([target, "-m", "pip", "install", "--quiet", *offline, "-r", "requirements.txt"])
