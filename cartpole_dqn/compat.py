@@ -35,8 +35,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    repeats exactly on the same machine and stack. The soft updates are remembered through
    weak references only, so a graph cleared by ``reset_session`` is freed (a strong reference
    kept every old graph alive: about 2 MB more per build cycle).
-7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices) is
-   silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
+7. TensorFlow's start-up log noise (C++ logs, absl warnings, deprecation notices, and on
+   TensorFlow 2.20 the absl/MLIR lines of the first graph run, spent at import on a tiny graph
+   with stderr closed) is silenced unless ``CARTPOLE_DQN_VERBOSE_TF=1`` is set, and so are a few known, harmless
    warnings (Gymnasium's "CartPole-v0 is out of date", keras-rl2's replay-memory notice).
 8. Drawing: Gymnasium draws CartPole with pygame (SDL). On Linux without a display, SDL
    prints ``XDG_RUNTIME_DIR is invalid``; the series only draws off-screen (``rgb_array``), so
@@ -44,7 +45,9 @@ that import must come before TensorFlow's (the notebooks' setup cells do it firs
    the process (a segmentation fault: "the kernel appears to have died") wherever OpenGL is
    Mesa's software renderer (VMs, WSL, containers, remote desktops), because Mesa then runs
    on the LLVM copy inside TensorFlow; ``SDL_FRAMEBUFFER_ACCELERATION=0`` avoids that.
-   Both are defaults only: a value the learner set wins.
+   On Linux, SDL's audio is the dummy driver too: Gymnasium 1.3 (Colab's) initialises all of
+   pygame, audio included, and without a sound card ALSA prints errors into the notebook.
+   All are defaults only: a value the learner set wins.
 9. Optimizers as learners write them. keras-rl2 compiles its training model in graph mode,
    which needs tf-keras' *legacy* optimizers; the ones ``from tensorflow.keras.optimizers``
    gives fail there (``'Adam' object has no attribute '_name'`` when ``DQNAgent`` wraps it for
@@ -135,6 +138,10 @@ def _drawing_defaults() -> None:
     os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if sys.platform.startswith("linux"):
+        # The series never plays sound, but Gymnasium 1.3's renderer calls pygame.init(), which opens
+        # audio: without a sound card (Colab, containers, servers) ALSA prints errors into the notebook.
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 
@@ -153,6 +160,32 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=r".*`Model\.state_updates` will be removed.*")
     warnings.filterwarnings("ignore", message=r".*Not enough entries to sample without replacement.*")
     warnings.filterwarnings("ignore", message=r".*The environment CartPole-v0 is out of date.*")
+
+
+def _absorb_first_graph_logs(tf) -> None:
+    """Run one tiny graph with stderr pointed at /dev/null (item 7, TensorFlow 2.20).
+
+    TensorFlow 2.20 (Colab's) writes two native log lines at the first graph run of a process
+    ("All log messages before absl::InitializeLog() ..." and "MLIR V1 optimization pass is not
+    enabled"), ignoring ``TF_CPP_MIN_LOG_LEVEL``; in a notebook they land in the first training
+    cell. They come once per process, so this spends them here, where nobody sees them.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr: nothing to hide
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            graph = tf.Graph()
+            with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+                session.run(tf.constant(1.0) + 1.0)
+    except Exception:  # noqa: BLE001 - only log lines are at stake: never fail the import for them
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def keras_is_legacy() -> bool:
@@ -904,6 +937,8 @@ def apply() -> None:
             pass
     _set_threads(tf)
     _ops_in_caller_thread(tf)
+    if os.environ.get("CARTPOLE_DQN_VERBOSE_TF") != "1":
+        _absorb_first_graph_logs(tf)  # after the thread settings: they must precede TensorFlow's first run
     _add_keras_version()
     _widen_step_counters()
     _ordered_soft_updates()
