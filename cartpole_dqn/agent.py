@@ -22,6 +22,8 @@ from tensorflow.keras.optimizers.legacy import Adam
 TUTORIAL_LEARNING_RATE = 1e-3
 TUTORIAL_TARGET_MODEL_UPDATE = 1e-2
 TUTORIAL_WARMUP = 10
+TUTORIAL_TRAIN_INTERVAL = 1  # keras-rl2's defaults, which the tutorial kept
+TUTORIAL_BATCH_SIZE = 32
 
 #: The series' defaults. Learning rate and target update: a 3x larger learning rate learns faster,
 #: and a target network that follows the trained one faster keeps the learning targets up to date
@@ -34,6 +36,17 @@ DEFAULT_TARGET_MODEL_UPDATE = 0.2
 DEFAULT_WARMUP = TUTORIAL_WARMUP
 DEFAULT_TRAIN_INTERVAL = 4
 DEFAULT_BATCH_SIZE = 64
+
+#: The series' recipe before issue 12: one update of 32 transitions every step. The shipped agent
+#: was trained with it (``make pretrained`` pins it, so it keeps reproducing that agent bit for bit),
+#: and notebook 06's variants and notebook 05's learning curves were measured with it.
+SHIPPED_RECIPE = {
+    "learning_rate": 3e-3,
+    "target_model_update": 5e-2,
+    "nb_steps_warmup": TUTORIAL_WARMUP,
+    "train_interval": TUTORIAL_TRAIN_INTERVAL,
+    "batch_size": TUTORIAL_BATCH_SIZE,
+}
 
 #: Replay memory size (the tutorial's, unchanged) and the metric compiled into the agent.
 DEFAULT_MEMORY_LIMIT = 50_000
@@ -48,6 +61,9 @@ __all__ = [
     "TUTORIAL_LEARNING_RATE",
     "TUTORIAL_TARGET_MODEL_UPDATE",
     "TUTORIAL_WARMUP",
+    "TUTORIAL_TRAIN_INTERVAL",
+    "TUTORIAL_BATCH_SIZE",
+    "SHIPPED_RECIPE",
     "DEFAULT_MEMORY_LIMIT",
     "METRICS",
     "build_agent",
@@ -85,8 +101,8 @@ def build_agent(
     Changes from the tutorial (see the ``DEFAULT_*`` constants): ``target_model_update`` 0.2, not 1e-2,
     and one training step on 64 transitions every 4 environment steps (``train_interval``,
     ``batch_size``) instead of one on 32 every step; they go with the learning rate 1e-2 of
-    :func:`compile_agent`. Pass ``target_model_update=TUTORIAL_TARGET_MODEL_UPDATE, train_interval=1,
-    batch_size=32`` for the original.
+    :func:`compile_agent`. Pass ``target_model_update=TUTORIAL_TARGET_MODEL_UPDATE,
+    train_interval=TUTORIAL_TRAIN_INTERVAL, batch_size=TUTORIAL_BATCH_SIZE`` for the original.
     """
     policy = BoltzmannQPolicy() if policy is None else policy
     memory = SequentialMemory(limit=memory_limit, window_length=1)
@@ -113,11 +129,14 @@ def describe_recipe(
     target_model_update: float = DEFAULT_TARGET_MODEL_UPDATE,
     nb_steps_warmup: int = DEFAULT_WARMUP,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    train_interval: int = DEFAULT_TRAIN_INTERVAL,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> str:
     """The agent's recipe in one line, from the constants above (recorded next to saved weights)."""
     return (
         f"DQNAgent, BoltzmannQPolicy, SequentialMemory({memory_limit}), warm-up {nb_steps_warmup}, "
-        f"target_model_update {target_model_update:g}, legacy Adam {learning_rate:g}"
+        f"target_model_update {target_model_update:g}, train_interval {train_interval}, batch {batch_size}, "
+        f"legacy Adam {learning_rate:g}"
     )
 
 

@@ -1,7 +1,8 @@
 """Every discrete-action keras-rl2 agent and option, built the same way and timed to "solved" (notebook 06).
 
-Each variant changes one thing from the series' agent (notebook 03: a 24-24 Q-network,
-``BoltzmannQPolicy``, learning rate 3e-3, soft target update 5e-2, warm-up 10):
+Each variant changes one thing from the series' per-step agent (notebook 03's network, ``BoltzmannQPolicy``
+and :data:`cartpole_dqn.agent.SHIPPED_RECIPE`: learning rate 3e-3, soft target update 5e-2, warm-up 10,
+one update of 32 transitions every step, the recipe the shipped agent was trained with):
 
 ==================  ==================================================================
 name                what changes
@@ -43,7 +44,7 @@ from tensorflow.keras.layers import Dense, Flatten  # noqa: E402
 from tensorflow.keras.models import Sequential  # noqa: E402
 from tensorflow.keras.optimizers import Adam  # noqa: E402
 
-from .agent import DEFAULT_LEARNING_RATE, DEFAULT_TARGET_MODEL_UPDATE, DEFAULT_WARMUP, reset_session  # noqa: E402
+from .agent import SHIPPED_RECIPE, reset_session  # noqa: E402
 from .envs import DEFAULT_ENV_ID, env_sizes, make_env  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .model import build_model  # noqa: E402
@@ -99,7 +100,9 @@ def build_cem_model(states: int, actions: int) -> Sequential:
     return model
 
 
-def build_variant(name: str, states: int, actions: int, learning_rate: float = DEFAULT_LEARNING_RATE, **overrides):
+def build_variant(
+    name: str, states: int, actions: int, learning_rate: float = SHIPPED_RECIPE["learning_rate"], **overrides
+):
     """``(agent, keras_model)`` for variant ``name``, compiled and ready for ``fit``.
 
     ``overrides`` replace the agent's constructor arguments (tests use them for tiny budgets,
@@ -121,7 +124,7 @@ def build_variant(name: str, states: int, actions: int, learning_rate: float = D
         return agent, model
     model = build_model(states, actions)
     if name == "sarsa":
-        options = {"policy": BoltzmannQPolicy(), "nb_steps_warmup": DEFAULT_WARMUP}
+        options = {"policy": BoltzmannQPolicy(), "nb_steps_warmup": SHIPPED_RECIPE["nb_steps_warmup"]}
         agent = SARSAAgent(model=model, nb_actions=actions, **{**options, **overrides})
     else:
         options: dict = {"policy": BoltzmannQPolicy()}
@@ -139,7 +142,7 @@ def build_variant(name: str, states: int, actions: int, learning_rate: float = D
             )
         elif name == "greedy-test":
             options["test_policy"] = GreedyQPolicy()
-        options.update(nb_steps_warmup=DEFAULT_WARMUP, target_model_update=DEFAULT_TARGET_MODEL_UPDATE)
+        options.update({k: v for k, v in SHIPPED_RECIPE.items() if k != "learning_rate"})
         memory = SequentialMemory(limit=50_000, window_length=1)
         agent = DQNAgent(model=model, memory=memory, nb_actions=actions, **{**options, **overrides})
     agent.compile(Adam(learning_rate=learning_rate), metrics=["mae"])

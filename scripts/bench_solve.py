@@ -38,8 +38,8 @@ SB3_SCRIPT = os.path.join(
 TUTORIAL_AGENT = {
     "nb_steps_warmup": cd.agent.TUTORIAL_WARMUP,
     "target_model_update": cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
-    "train_interval": 1,  # keras-rl2's defaults, which the tutorial used
-    "batch_size": 32,
+    "train_interval": cd.agent.TUTORIAL_TRAIN_INTERVAL,  # keras-rl2's defaults, which the tutorial used
+    "batch_size": cd.agent.TUTORIAL_BATCH_SIZE,
 }
 
 

@@ -16,15 +16,9 @@ import time
 import cartpole_dqn as cd
 from cartpole_dqn.weights import SHIPPED_WEIGHTS
 
-#: The settings the shipped agent was trained with (the defaults before issue 12), pinned so that
-#: ``make pretrained`` keeps reproducing it bit for bit whatever the package's defaults become.
-SHIPPED_RECIPE = {
-    "learning_rate": 3e-3,
-    "target_model_update": 5e-2,
-    "nb_steps_warmup": 10,
-    "train_interval": 1,
-    "batch_size": 32,
-}
+#: The settings the shipped agent was trained with, pinned in the package (``cd.agent.SHIPPED_RECIPE``) so
+#: that ``make pretrained`` keeps reproducing it bit for bit whatever the defaults become.
+SHIPPED_RECIPE = cd.agent.SHIPPED_RECIPE
 
 
 def main(argv: list[str] | None = None) -> int:
