@@ -88,14 +88,16 @@ def play_without_learning(dqn, env, steps: int = 300) -> int:
     return dqn.memory.nb_entries
 
 
-def sample_batch(dqn, size: int = 32, seed: int = 0, include_episode_end: bool = True) -> Batch:
-    """``size`` transitions from ``dqn.memory``, chosen with their own random generator (not Python's ``random``).
+def sample_batch(dqn, size: int | None = None, seed: int = 0, include_episode_end: bool = True) -> Batch:
+    """``size`` transitions (default: the agent's ``batch_size``) from ``dqn.memory``, chosen with their own
+    random generator (not Python's ``random``). keras-rl2's ``backward`` samples exactly ``batch_size``.
 
     With ``include_episode_end`` the first one is a transition that ended an episode (done = 1), if
     the memory has one, so that a lesson can show the target without a future.
     """
     memory = dqn.memory
     entries = memory.nb_entries
+    size = dqn.batch_size if size is None else size
     if entries < size + 2:
         raise ValueError(f"The replay memory holds {entries} steps; it needs at least {size + 2} to sample {size}.")
     terminals = np.array([memory.terminals[i] for i in range(entries)], dtype=bool)
@@ -161,7 +163,8 @@ def keras_rl2_update(dqn, batch: Batch) -> dict[str, float]:
     saved_step, saved_training = dqn.step, dqn.training
     try:
         dqn.training = True
-        dqn.step = dqn.nb_steps_warmup + dqn.train_interval  # past the warm-up, on a training step
+        # past the warm-up, on a step keras-rl2 trains at (a multiple of train_interval)
+        dqn.step = (dqn.nb_steps_warmup // dqn.train_interval + 1) * dqn.train_interval
         values = dqn.backward(0.0, terminal=False)
     finally:
         del memory.sample
@@ -179,7 +182,7 @@ def draw_dqn_loop(ax=None):
         "env": (0.9, 2.4, "environment\n(CartPole)"),
         "online": (0.9, 0.6, "online network\nQ(s, ·)"),
         "memory": (3.6, 2.4, "replay memory\nlast 50,000 steps"),
-        "batch": (6.3, 2.4, "batch of 32\n(s, a, r, s', done)"),
+        "batch": (6.3, 2.4, "random batch\n(s, a, r, s', done)"),
         "target": (9.0, 2.4, "target network\ny = r + γ max Q_target(s')"),
         "loss": (6.3, 0.6, "loss\n½ (y − Q(s, a))², mean"),
     }

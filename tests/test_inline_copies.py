@@ -62,13 +62,32 @@ def notebook_03_settings(fixed_budget: bool) -> dict:
 @pytest.mark.parametrize(
     ("fixed_budget", "expected"),
     [
-        (False, ("DEFAULT_LEARNING_RATE", "DEFAULT_TARGET_MODEL_UPDATE", "DEFAULT_WARMUP")),
-        (True, ("TUTORIAL_LEARNING_RATE", "TUTORIAL_TARGET_MODEL_UPDATE", "TUTORIAL_WARMUP")),
+        (
+            False,
+            (
+                "DEFAULT_LEARNING_RATE",
+                "DEFAULT_TARGET_MODEL_UPDATE",
+                "DEFAULT_WARMUP",
+                "DEFAULT_BATCH_SIZE",
+                "DEFAULT_TRAIN_INTERVAL",
+            ),
+        ),
+        (
+            True,
+            (
+                "TUTORIAL_LEARNING_RATE",
+                "TUTORIAL_TARGET_MODEL_UPDATE",
+                "TUTORIAL_WARMUP",
+                "TUTORIAL_BATCH_SIZE",
+                "TUTORIAL_TRAIN_INTERVAL",
+            ),
+        ),
     ],
 )
 def test_notebook_03_settings_are_the_packages_recipe(fixed_budget, expected):
     settings = notebook_03_settings(fixed_budget)
-    for shown, constant in zip(("LEARNING_RATE", "TARGET_MODEL_UPDATE", "WARMUP"), expected, strict=True):
+    shown_names = ("LEARNING_RATE", "TARGET_MODEL_UPDATE", "WARMUP", "BATCH_SIZE", "TRAIN_INTERVAL")
+    for shown, constant in zip(shown_names, expected, strict=True):
         assert settings[shown] == getattr(cd.agent, constant), (
             f"notebook 03 (FIXED_BUDGET = {fixed_budget}) shows {shown} = {settings[shown]!r}, but "
             f"cartpole_dqn.agent.{constant} is {getattr(cd.agent, constant)!r}: update the settings cell of 03_training.ipynb"

@@ -88,8 +88,8 @@ def test_play_without_learning_fills_the_memory_and_learns_nothing(filled_agent)
 
 def test_sample_batch_returns_real_transitions_with_an_episode_end_first(filled_agent):
     dqn = filled_agent
-    batch = lesson.sample_batch(dqn, size=32, seed=3)
-    assert batch.states.shape == batch.next_states.shape == (32, 1, 4)
+    batch = lesson.sample_batch(dqn, seed=3)  # the agent's batch size
+    assert batch.states.shape == batch.next_states.shape == (dqn.batch_size, 1, 4)
     assert batch.dones[0] == 1.0 and set(np.unique(batch.dones)) <= {0.0, 1.0}
     memory = dqn.memory
     for i, index in enumerate(batch.indexes):  # observation j - 1 -> observation j, j = index + 1
@@ -105,7 +105,8 @@ def test_sample_batch_returns_real_transitions_with_an_episode_end_first(filled_
 
 def test_update_by_hand_equals_keras_rl2s_backward(filled_agent):
     dqn = filled_agent
-    batch = lesson.sample_batch(dqn, size=32, seed=1)
+    assert dqn.train_interval > 1  # keras-rl2 trains only on steps that are multiples of train_interval
+    batch = lesson.sample_batch(dqn, seed=1)
     by_hand = lesson.update_by_hand(dqn, batch)
     assert by_hand.targets[0] == pytest.approx(batch.rewards[0])  # done: no future
     assert np.all(by_hand.masks.sum(axis=1) == 1)
@@ -120,7 +121,7 @@ def test_update_by_hand_equals_keras_rl2s_backward(filled_agent):
 def test_the_hand_update_detects_a_wrong_target(filled_agent):
     """The comparison can fail: targets without the (1 - done) factor give another loss."""
     dqn = filled_agent
-    batch = lesson.sample_batch(dqn, size=32, seed=1)
+    batch = lesson.sample_batch(dqn, seed=1)
     wrong = lesson.Batch(batch.indexes, batch.states, batch.actions, batch.rewards, batch.next_states, batch.dones * 0)
     by_keras = lesson.keras_rl2_update(dqn, batch)
     assert lesson.update_by_hand(dqn, wrong).loss != pytest.approx(by_keras["loss"], rel=1e-5)
