@@ -59,7 +59,10 @@ def find_python313() -> str | None:
     found = shutil.which("python3.13")
     candidates = [found] if found else []
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")), reverse=True)
-    return candidates[0] if candidates else None
+    for candidate in candidates:  # a pyenv shim is on PATH but fails unless 3.13 is selected: try each one
+        if subprocess.run([candidate, "-c", "import sys"], capture_output=True).returncode == 0:
+            return candidate
+    return None
 
 
 def venv_python(venv: Path) -> Path:

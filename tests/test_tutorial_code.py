@@ -146,19 +146,24 @@ def _script() -> str:
     return "\n".join(cells)
 
 
-def test_tutorial_script_runs_and_the_reload_scores_the_same(tmp_path):
-    script = tmp_path / "tutorial.py"
-    script.write_text(_script())
+def _run_headless(script, timeout: int) -> subprocess.CompletedProcess:
+    """Run ``script`` in a plain Python process, in its folder, without a display and without standard input."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script)],
-        cwd=tmp_path,
+        cwd=script.parent,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def test_tutorial_script_runs_and_the_reload_scores_the_same(tmp_path):
+    script = tmp_path / "tutorial.py"
+    script.write_text(_script())
+    result = _run_headless(script, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert out.count("Episode:") == 3 and "Score:" in out
@@ -191,16 +196,7 @@ def test_fit_with_visualize_true_in_a_plain_script_does_not_hang(tmp_path):
             """
         )
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    result = _run_headless(script, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "there is no notebook here to draw the cart in" in result.stderr
     assert int(result.stdout.split("steps")[-1]) > 0  # at least one episode played to its end
