@@ -112,10 +112,15 @@ import sys
 import types
 import warnings
 import weakref
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import CartPoleDQNError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy (like TensorFlow) is imported inside the functions that use it: the doctor imports this
+# module, and it must run on a machine where NumPy itself is missing or broken.
 
 __all__ = [
     "KerasVersionError",
@@ -678,6 +683,8 @@ def _numpy_q_plan(model) -> list | None:
 
 def _numpy_q_values(weights: list, batch) -> np.ndarray:
     """Q-values of a batch, computed like TensorFlow does (float32 matmul, bias add, activation)."""
+    import numpy as np
+
     x = np.asarray(batch, dtype=np.float32)
     n = len(x)
     x = x.reshape(n, -1)
@@ -831,6 +838,7 @@ def _feed_plan(model, x: list, y: list) -> list | None:
     array of ``x + y``, ``("ones", shape_tail, dtype)`` for a default sample weight, ``("value", v)``
     for the learning phase. None when tf-keras feeds anything this plan cannot rebuild.
     """
+    import numpy as np
     from tf_keras.src import backend
     from tf_keras.src.engine import training_utils_v1
 
@@ -858,6 +866,8 @@ def _feed_plan(model, x: list, y: list) -> list | None:
 
 def _feed(plan: list, arrays: list) -> list:
     """The train function's inputs for ``arrays`` (= x + y), following ``plan``."""
+    import numpy as np
+
     n = len(arrays[0])
     fed = []
     for entry in plan:
@@ -874,6 +884,8 @@ def _feed(plan: list, arrays: list) -> list:
 
 def set_fast_train_on_batch(enabled: bool = True) -> None:
     """Graph-mode ``train_on_batch`` that skips tf-keras' per-call input checks after the first call (item 13)."""
+    import numpy as np
+
     global _original_train_on_batch
     import tensorflow as tf
     from tf_keras.src.engine import training_v1

@@ -191,7 +191,7 @@ def check_03(first: list[CellRun], second: list[CellRun]) -> None:
     sources = [r.source for r in second]
     # Training from a seed is reproducible (compat orders keras-rl2's soft target updates), so the
     # second pass trains the same agent: its log differs only in the seconds it took.
-    fit = index_of(sources, "dqn.fit(")
+    fit = index_of(sources, "history = dqn.fit(")
     assert SECONDS.sub(" _ s", second[fit].stdout) == SECONDS.sub(" _ s", first[fit].stdout)
     assert "same scores as dqn.test: True" in second[index_of(sources, "cd.evaluate(")].text
     assert second[index_of(sources, "monitor.seconds")].text.startswith("Trained ")

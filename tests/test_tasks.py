@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DEV_TOOLS = {"pytest", "iniconfig", "pluggy", "nbval", "coverage", "ruff"}
+DEV_TOOLS = {"pytest", "pytest-xdist", "execnet", "iniconfig", "pluggy", "nbval", "coverage", "ruff"}
 
 
 def load_tasks():
@@ -49,7 +49,11 @@ def run_as_written(command: str, *extra: str) -> subprocess.CompletedProcess:
 
 def make_commands(verb: str) -> list[str]:
     """What ``make -n VERB`` would run for the verb itself (setup is up to date here)."""
-    out = subprocess.run(["make", "-n", verb], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # under `make test` the parent make's variables would make this one print "Entering directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    out = subprocess.run(
+        ["make", "-n", "--no-print-directory", verb], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+    ).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
@@ -115,4 +119,4 @@ def test_learner_requirements_are_the_lock_without_the_test_tools():
     lock = entries("requirements.txt")
     expected = [line for line in lock if re.split(r"[=\[; ]", line, maxsplit=1)[0].lower() not in DEV_TOOLS]
     assert entries("requirements-learner.txt") == expected
-    assert len(lock) - len(expected) == 7  # pytest, iniconfig, pluggy, nbval, ruff, and coverage's two lines
+    assert len(lock) - len(expected) == 9  # pytest, pytest-xdist, execnet, iniconfig, pluggy, nbval, ruff, and coverage's two lines
