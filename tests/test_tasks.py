@@ -119,4 +119,5 @@ def test_learner_requirements_are_the_lock_without_the_test_tools():
     lock = entries("requirements.txt")
     expected = [line for line in lock if re.split(r"[=\[; ]", line, maxsplit=1)[0].lower() not in DEV_TOOLS]
     assert entries("requirements-learner.txt") == expected
-    assert len(lock) - len(expected) == 9  # pytest, pytest-xdist, execnet, iniconfig, pluggy, nbval, ruff, and coverage's two lines
+    # pytest, pytest-xdist, execnet, iniconfig, pluggy, nbval, ruff, and coverage's two lines
+    assert len(lock) - len(expected) == 9
