@@ -3,7 +3,7 @@
 Each notebook runs in a new kernel with full budgets (the smoke switch is turned off),
 from the ``notebooks/`` folder, exactly as a learner's "Restart Kernel and Run All Cells".
 The executed copy replaces the notebook, so the committed notebooks carry a real run's
-outputs. The cells tagged ``headline`` are printed as each notebook's result.
+outputs, with the machine's paths scrubbed (project folder relative, temp folder ``<temp>``). The cells tagged ``headline`` are printed as each notebook's result.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +33,37 @@ def headline(notebook) -> str:
     return " | ".join(lines) or "(no headline cell)"
 
 
+def scrub_machine_paths(notebook) -> int:
+    """Show no path of the machine that ran it: the project folder becomes relative, the temp folder ``<temp>``.
+
+    Only the committed copy is scrubbed; a learner running the notebook sees the real paths. Returns
+    how many outputs changed.
+    """
+    replacements = [
+        (str(NOTEBOOKS.parent) + os.sep, ""),
+        (str(Path(tempfile.gettempdir()).resolve()) + os.sep, "<temp>" + os.sep),
+        (tempfile.gettempdir() + os.sep, "<temp>" + os.sep),
+    ]
+
+    def scrub(text: str) -> str:
+        for old, new in replacements:
+            text = text.replace(old, new)
+        return text
+
+    changed = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            fields = [("text", output)] if "text" in output else []
+            fields += [(kind, output["data"]) for kind in output.get("data", {}) if kind.startswith("text/")]
+            for key, holder in fields:
+                value = holder[key]
+                new = [scrub(part) for part in value] if isinstance(value, list) else scrub(value)
+                if new != value:
+                    holder[key] = new
+                    changed += 1
+    return changed
+
+
 def run(path: Path, timeout: int) -> tuple[float, str]:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -45,6 +77,7 @@ def run(path: Path, timeout: int) -> tuple[float, str]:
     started = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - started
+    scrub_machine_paths(notebook)
     nbformat.write(notebook, path)
     return seconds, headline(notebook)
 
