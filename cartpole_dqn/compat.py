@@ -273,7 +273,7 @@ def _set_threads(tf) -> None:
 
 
 def _ops_in_caller_thread(tf) -> None:
-    """Item 11: TensorFlow runs a graph's operations in the thread that calls it (see the docstring)."""
+    """Item 14: TensorFlow runs a graph's operations in the thread that calls it (see the docstring)."""
     if os.environ.get("CARTPOLE_DQN_TF_THREADS", "1") != "1" or os.environ.get("CARTPOLE_DQN_TF_INLINE", "1") != "1":
         return
     try:
@@ -660,7 +660,7 @@ def _stable_cem_sampling() -> None:
     cem.CEMAgent.select_action = select_action
 
 
-# Item 9: Q-values in NumPy during fit ------------------------------------------------------
+# Item 12: Q-values in NumPy during fit -----------------------------------------------------
 _ORIGINAL_DQN_METHODS: dict[str, object] = {}
 _EXACT_ACTIVATIONS = ("linear", "relu")
 
@@ -682,19 +682,17 @@ def _numpy_q_plan(model) -> list | None:
 
 
 def _numpy_q_values(weights: list, batch) -> np.ndarray:
-    """Q-values of a batch, computed like TensorFlow does (float32 matmul, bias add, activation)."""
+    """Q-values of a batch with the package's one NumPy forward pass, bit for bit what TensorFlow computes."""
     import numpy as np
+
+    from .policy import numpy_forward
 
     x = np.asarray(batch, dtype=np.float32)
     n = len(x)
     x = x.reshape(n, -1)
     if n == 1:  # NumPy multiplies a single row with another kernel (other rounding) than TensorFlow
         x = np.concatenate([x, x])
-    for kernel, bias, activation in weights:
-        x = x @ kernel + bias
-        if activation == "relu":
-            x = np.maximum(x, 0)
-    return x[:n]
+    return numpy_forward(weights, x)[:n]
 
 
 class _FastQ:
@@ -827,7 +825,7 @@ def set_fast_q_values(enabled: bool = True) -> None:
     DQNAgent.backward = fast_backward
 
 
-# Item 10: train_on_batch without re-checking the same kind of input every call ----------------
+# Item 13: train_on_batch without re-checking the same kind of input every call ----------------
 _original_train_on_batch = None
 
 
