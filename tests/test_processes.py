@@ -7,12 +7,13 @@ the repository's ``weights/`` except to check that it is refused and unchanged.
 from __future__ import annotations
 
 import os
+import queue
 import resource
 import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 from cartpole_dqn.settings import PROJECT_ROOT
@@ -115,15 +116,27 @@ def test_sigterm_during_training_saves_what_was_reached_and_says_so(tmp_path):
         env=environment(tmp_path),
     )
     assert process.stdout is not None
-    first = process.stdout.readline()
-    assert first.startswith("Training a DQN agent"), first
-    time.sleep(4)  # well into training
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=read_lines, args=(process.stdout, lines), daemon=True).start()
+    first = lines.get(timeout=120)
+    assert first is not None and first.startswith("Training a DQN agent"), first
+    progress = lines.get(timeout=120)  # the first progress line: 500 steps trained and checked
+    assert progress is not None and " step " in progress, progress
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
+    process.wait(timeout=120)
+    out = first + progress + "".join(iter(lambda: lines.get(timeout=60), None))
+    err = process.stderr.read()
     assert process.returncode == 143, out + err
     assert "Training was stopped with SIGTERM" in err and "Traceback" not in err
     assert "Saved the weights to agent.h5f" in out
     assert (tmp_path / "agent.h5f.index").is_file() and (tmp_path / "agent.json").is_file()
+
+
+def read_lines(stream, lines: queue.Queue[str | None]) -> None:
+    """Put each line of ``stream`` into ``lines``, then None at its end (runs in a thread)."""
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
 
 
 CTRL_C_AT_TENSORFLOW = """
@@ -147,60 +160,83 @@ def test_ctrl_c_while_tensorflow_loads_exits_130_quietly(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-WRITER = """
-import sys
+#: The processes meet through files in signals/: each writer saves once and says so, the reader
+#: starts reading once both files exist and says so, the writers then save over each other while
+#: the reader reads, and the reader stops when the test says the writers are done.
+SIGNALS = """
+import sys, time
+from pathlib import Path
+SIGNALS = Path("signals")
+def wait_for(*names):
+    deadline = time.time() + 120
+    while not all((SIGNALS / name).exists() for name in names):
+        if time.time() > deadline:
+            sys.exit(f"waited 120 s for {names}")
+        time.sleep(0.01)
+"""
+
+WRITER = (
+    SIGNALS
+    + """
 import cartpole_dqn as cd
 path, seed, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 cd.set_seeds(seed)
 model = cd.build_model(4, 2)
+cd.save_weights(model, path, overwrite=True)
+(SIGNALS / f"writer-{seed}").touch()
+wait_for("reader")
 for _ in range(rounds):
     cd.save_weights(model, path, overwrite=True)
 print("saved", rounds)
 """
+)
 
-READER = """
-import sys, time
+READER = (
+    SIGNALS
+    + """
 import numpy as np
 import cartpole_dqn as cd
-path, until = sys.argv[1], time.time() + float(sys.argv[2])
+path = sys.argv[1]
 known = {}
 for seed in (1, 2):
     cd.set_seeds(seed)
     known[seed] = cd.build_model(4, 2).get_weights()[0]
+wait_for("writer-1", "writer-2")
+(SIGNALS / "reader").touch()
 reads = 0
-while time.time() < until:
+while not (SIGNALS / "stop").exists():
     kernel = cd.weights.read_weights(path).layers[0][1]["kernel"]
     assert any(np.array_equal(kernel, k) for k in known.values()), "a mix of two saves"
     reads += 1
 print("reads", reads)
 """
+)
 
 
 def test_concurrent_saves_and_loads_never_see_half_a_save(tmp_path):
     (tmp_path / "writer.py").write_text(WRITER)
     (tmp_path / "reader.py").write_text(READER)
+    (tmp_path / "signals").mkdir()
     path = str(tmp_path / "shared.h5f")
-    first = subprocess.run(
-        [sys.executable, "writer.py", path, "1", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert first.returncode == 0, first.stderr
     run = dict(cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    processes = [
-        subprocess.Popen([sys.executable, "writer.py", path, "1", "15"], **run),
-        subprocess.Popen([sys.executable, "writer.py", path, "2", "15"], **run),
-        subprocess.Popen([sys.executable, "reader.py", path, "12"], **run),
-    ]
-    results = [process.communicate(timeout=240) for process in processes]
-    for process, (out, err) in zip(processes, results, strict=True):
+    writers = [subprocess.Popen([sys.executable, "writer.py", path, seed, "15"], **run) for seed in ("1", "2")]
+    reader = subprocess.Popen([sys.executable, "reader.py", path], **run)
+    try:
+        results = [process.communicate(timeout=240) for process in writers]
+    finally:
+        (tmp_path / "signals" / "stop").touch()  # the reader stops once the writers are done (or failed)
+    results.append(reader.communicate(timeout=240))
+    for process, (out, err) in zip([*writers, reader], results, strict=True):
         assert process.returncode == 0, out + err[-3000:]
     assert "saved 15" in results[0][0] and "saved 15" in results[1][0]
-    assert int(results[2][0].split()[-1]) > 10
+    assert int(results[2][0].split()[-1]) > 10  # reads while 30 saves replaced the files
     leftovers = sorted(p.name for p in tmp_path.iterdir())
     assert leftovers == [
         "reader.py",
         "shared.h5f.data-00000-of-00001",
         "shared.h5f.index",
         "shared.json",
+        "signals",
         "writer.py",
     ]
 

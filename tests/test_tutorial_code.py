@@ -191,7 +191,8 @@ def test_fit_with_visualize_true_in_a_plain_script_does_not_hang(tmp_path):
             model = cartpole_dqn.build_model(4, 2)
             dqn = cartpole_dqn.build_agent(model, 2)
             dqn.compile(Adam(lr=1e-3), metrics=['mae'])
-            history = dqn.fit(env, nb_steps=60, visualize=True, verbose=0)
+            # CartPole-v0 ends every episode by its 200th step, so 201 steps always finish one
+            history = dqn.fit(env, nb_steps=201, visualize=True, verbose=0)
             print('frames', len(env.frames), 'steps', sum(history.history['nb_episode_steps']))
             """
         )
