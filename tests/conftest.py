@@ -35,3 +35,28 @@ def shipped_weights_unchanged():
     before = digests()
     yield
     assert digests() == before, "a test changed the shipped agent in weights/: restore it with `git checkout weights/`"
+
+
+@pytest.fixture(scope="session")
+def notebook_kernel(tmp_path_factory):
+    """One real Jupyter kernel per test worker, shared by the notebook tests (test_rerun, test_notebook_options).
+
+    Starting a kernel costs seconds (it loads TensorFlow), so the tests that run notebooks in a
+    kernel share one, as a learner's day goes from notebook to notebook. Its weights folder is a
+    copy of the shipped agent in a temporary folder: nothing a notebook does reaches ``weights/``.
+    """
+    import shutil
+
+    from cartpole_dqn.weights import SHIPPED_METADATA, SHIPPED_WEIGHTS, weight_files
+
+    from jupyter_kernel import Kernel
+
+    folder = tmp_path_factory.mktemp("kernel")
+    weights_dir = folder / "weights"
+    weights_dir.mkdir()
+    for file in [*weight_files(SHIPPED_WEIGHTS), SHIPPED_METADATA]:
+        shutil.copy(file, weights_dir / file.name)
+    kernel = Kernel(folder, CARTPOLE_DQN_WEIGHTS_DIR=str(weights_dir))
+    kernel.weights_dir = weights_dir
+    yield kernel
+    kernel.close()

@@ -6,39 +6,29 @@
   the rest of notebook 03 runs;
 * running 03's headline cell again prints the same headline (the training time must not grow).
 
-Starting a kernel and training are the slow parts, so "02 then 03" runs in the kernel of 02's
-Run-All-twice test, and the headline re-run after 03's second Run All.
+Starting a kernel and training are the slow parts, so the tests share one kernel with
+test_notebook_options (``notebook_kernel`` in conftest.py: one per pytest-xdist worker that runs
+any of them), as a learner's day goes from notebook to notebook in one; a notebook's first run
+from a fresh kernel is what ``make notebooks`` (nbval) checks. Notebook
+03 runs twice after 02: its first pass is "03 after 02", its second the re-run, and the headline
+cell is run once more at the end.
 
-Each test starts one real Jupyter kernel (jupyter_client, the same ipykernel JupyterLab uses)
-with ``CARTPOLE_DQN_SMOKE=1``, the working directory ``notebooks/`` and ``TMPDIR`` in
-``tmp_path`` (smoke runs save their weights into temporary folders, which pytest then removes).
-Every wait has a timeout, so a hanging kernel fails the test instead of blocking CI.
+The kernel is a real Jupyter kernel (tests/jupyter_kernel.py) with ``CARTPOLE_DQN_SMOKE=1``, the
+working directory ``notebooks/``, ``TMPDIR`` in a pytest temporary folder (smoke runs save their
+weights into temporary folders, which pytest then removes) and a copy of the shipped agent as its
+weights folder. Every wait has a timeout, so a hanging kernel fails the test instead of blocking CI.
 """
 
 from __future__ import annotations
 
-import os
-import queue
 import re
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client import KernelManager
+from jupyter_kernel import NOTEBOOKS, CellRun, Kernel, code_cells, index_of
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-START_TIMEOUT = 120  # seconds for the kernel to start
-CELL_TIMEOUT = 120  # seconds for any one cell
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CHECK_OUTPUT = "nbval-check-output"  # the cell tag nbval compares outputs of
-
-
-def code_cells(name: str) -> list[str]:
-    """The sources of a notebook's code cells, in order."""
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
 def tagged_sources(name: str, tag: str) -> set[str]:
@@ -47,115 +37,10 @@ def tagged_sources(name: str, tag: str) -> set[str]:
     return {c.source for c in notebook.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])}
 
 
-def index_of(sources: list[str], needle: str) -> int:
-    """The position of the one code cell whose source contains ``needle``."""
-    found = [i for i, source in enumerate(sources) if needle in source]
-    assert len(found) == 1, f"expected one code cell containing {needle!r}, found {len(found)}"
-    return found[0]
-
-
-@dataclass
-class CellRun:
-    """What one executed cell gave: the reply's status and its text output."""
-
-    source: str
-    status: str = "running"  # then the execute_reply's status: "ok", "error" or "aborted"
-    stdout: str = ""
-    text: str = ""  # stdout and stderr, then the text/plain of results and displays
-    error: str = ""  # "ename: evalue" and the traceback, without colour codes
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        return f"--- cell ---\n{self.source}\n--- output ---\n{self.text}\n--- error ---\n{self.error}"
-
-
-class Kernel:
-    """One ipykernel, started with the smoke switch, running code cells one at a time."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        env = {**os.environ, "CARTPOLE_DQN_SMOKE": "1", "TMPDIR": str(tmp_path)}
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(cwd=str(NOTEBOOKS), env=env)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        try:
-            self.client.wait_for_ready(timeout=START_TIMEOUT)
-        except RuntimeError:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
-
-    # -- running cells ------------------------------------------------------------------------
-    def submit(self, source: str) -> tuple[str, CellRun]:
-        msg_id = self.client.execute(source, store_history=True, allow_stdin=False)
-        return msg_id, CellRun(source)
-
-    def wait(self, msg_id: str, run: CellRun, timeout: float = CELL_TIMEOUT, until=None) -> CellRun:
-        """Collect the cell's output until it finishes (or, with ``until``, until ``until(run)`` is true)."""
-        deadline = time.monotonic() + timeout
-        started = time.perf_counter() - run.seconds
-        while run.status == "running":
-            if until is not None and until(run):
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"no answer from the kernel within {timeout} s\n{run.describe()}")
-            try:
-                msg = self.client.get_iopub_msg(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                if not self.manager.is_alive():
-                    pytest.fail(f"the kernel died\n{run.describe()}")
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                run.text += content["text"]
-                if content["name"] == "stdout":
-                    run.stdout += content["text"]
-            elif kind in ("execute_result", "display_data"):
-                run.text += content["data"].get("text/plain", "") + "\n"
-            elif kind == "error":
-                run.error = ANSI.sub("", f"{content['ename']}: {content['evalue']}\n" + "\n".join(content["traceback"]))
-            elif kind == "status" and content["execution_state"] == "idle":
-                run.status = self._reply_status(msg_id, deadline)
-        run.seconds = time.perf_counter() - started
-        return run
-
-    def _reply_status(self, msg_id: str, deadline: float) -> str:
-        while True:
-            try:
-                reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 1.0))
-            except queue.Empty:
-                pytest.fail("the kernel went idle but sent no execute_reply")
-            if reply["parent_header"].get("msg_id") == msg_id:
-                return reply["content"]["status"]
-
-    def run(self, source: str, timeout: float = CELL_TIMEOUT) -> CellRun:
-        return self.wait(*self.submit(source), timeout=timeout)
-
-    def run_ok(self, source: str, where: str = "") -> CellRun:
-        """Run a cell and fail the test, showing the traceback, unless it succeeds."""
-        run = self.run(source)
-        if run.status != "ok":
-            pytest.fail(f"{where}: cell ended with status {run.status!r}\n{run.describe()}")
-        return run
-
-    def run_all(self, sources: list[str], where: str) -> list[CellRun]:
-        """Run cells in order, like "Run All"; stop at the first cell that fails."""
-        return [
-            self.run_ok(source, f"{where}, code cell {i + 1} of {len(sources)}") for i, source in enumerate(sources)
-        ]
-
-
 @pytest.fixture
-def kernel(tmp_path):
-    started = Kernel(tmp_path)
-    yield started
-    started.close()
+def kernel(notebook_kernel):
+    """The kernel the notebook tests share (conftest.py)."""
+    return notebook_kernel
 
 
 # --- 1. "Run All" twice in one kernel -----------------------------------------------------------
@@ -207,7 +92,6 @@ def check_04(first: list[CellRun], second: list[CellRun]) -> None:
 RUN_ALL_TWICE = {
     "01_random_baseline.ipynb": check_01,
     "02_the_model.ipynb": check_02,
-    "03_training.ipynb": check_03,
     "04_save_and_reload.ipynb": check_04,
 }
 
@@ -218,23 +102,23 @@ def test_run_all_twice_in_one_kernel(kernel, name):
     first = kernel.run_all(sources, f"{name}, first Run All")
     second = kernel.run_all(sources, f"{name}, second Run All in the same kernel")
     RUN_ALL_TWICE[name](first, second)
-    if name == "02_the_model.ipynb":  # then notebook 03 in the same kernel, as a learner goes on
-        check_03_after_02(kernel)
-    if name == "03_training.ipynb":  # and its headline cell run once more
-        check_headline_run_again(kernel, sources, second)
 
 
-# --- 2. notebook 02, then notebook 03, in one kernel -----------------------------------------------
+# --- 2. notebook 02, then notebook 03 twice, in one kernel ----------------------------------------
 
 
-def check_03_after_02(kernel: Kernel) -> None:
-    """Notebook 03 in the kernel that ran 02 (called by the Run-All-twice test of 02: one kernel for both)."""
+def test_notebook_03_after_02_then_run_all_again(kernel):
+    """Notebook 03 in a kernel that ran 02 (as a learner goes on), then Run All again, then its headline."""
+    kernel.run_all(code_cells("02_the_model.ipynb"), "02_the_model.ipynb, before 03")
     sources = code_cells("03_training.ipynb")
-    runs = kernel.run_all(sources, "03_training.ipynb after 02 in the same kernel")
-    assert "states: 4 | actions: 2" in runs[index_of(sources, "cd.env_sizes(env)")].text
-    assert "770 parameters" in runs[index_of(sources, "count_params()")].text
-    assert "same scores as dqn.test: True" in runs[index_of(sources, "cd.evaluate(")].text
-    assert runs[index_of(sources, "monitor.seconds")].text.startswith("Trained ")
+    first = kernel.run_all(sources, "03_training.ipynb after 02 in the same kernel")
+    assert "states: 4 | actions: 2" in first[index_of(sources, "cd.env_sizes(env)")].text
+    assert "770 parameters" in first[index_of(sources, "count_params()")].text
+    assert "same scores as dqn.test: True" in first[index_of(sources, "cd.evaluate(")].text
+    assert first[index_of(sources, "monitor.seconds")].text.startswith("Trained ")
+    second = kernel.run_all(sources, "03_training.ipynb, second Run All in the same kernel")
+    check_03(first, second)
+    check_headline_run_again(kernel, sources, second)
 
 
 # --- 3. interrupting training ------------------------------------------------------------------------
@@ -300,7 +184,7 @@ HEADLINE = re.compile(r"^Trained [\d,]+ steps in (\d+) s", re.MULTILINE)
 def check_headline_run_again(kernel: Kernel, sources: list[str], runs: list[CellRun]) -> None:
     """03's headline says how long training took: that must not grow with every later cell or re-run.
 
-    Called by the Run-All-twice test of 03, on its second pass (one kernel and one training for both).
+    Called by the test of 03 after 02, on 03's second pass (one kernel and one training for both).
     """
     headline = index_of(sources, "monitor.seconds")
     training_seconds = float(CLOSING_LINE.search(runs[index_of(sources, "history = dqn.fit(")].stdout).group(1))
