@@ -72,19 +72,19 @@ def test_missing_weights_end_in_one_line_and_exit_code_2(tmp_path):
     assert result.stdout == ""
 
 
-def test_play_random_writes_a_gif_of_the_first_episode(tmp_path):
+# --- in this process -----------------------------------------------------------------------
+
+
+def test_play_random_writes_a_gif_of_the_first_episode(tmp_path, weights_dir, capsys):
     gif = tmp_path / "out" / "x.gif"
-    result = run_cli("play", "--random", "--episodes", "2", "--gif", str(gif), weights_dir=tmp_path, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert "episode 1: score" in result.stdout and "episode 2: score" in result.stdout
+    assert cli.main(["play", "--random", "--episodes", "2", "--gif", str(gif)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "episode 1: score" in captured.out and "episode 2: score" in captured.out
     with Image.open(gif) as image:
         assert image.format == "GIF"
         assert image.n_frames > 1
         assert image.size == (300, 200)
-
-
-# --- in this process -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "play", "doctor"])

@@ -64,8 +64,8 @@ def test_fast_evaluator_gives_the_same_scores_as_dqn_test():
         if len(set(cd.evaluate(dqn, episodes=20, seed=0).scores)) > 3:
             break
     for seed in (0, 77):
-        history = dqn.test(cd.make_env(seed=seed), nb_episodes=20, visualize=False, verbose=0)
-        fast = cd.evaluate(dqn, episodes=20, seed=seed)
+        history = dqn.test(cd.make_env(seed=seed), nb_episodes=10, visualize=False, verbose=0)
+        fast = cd.evaluate(dqn, episodes=10, seed=seed)
         np.testing.assert_array_equal(fast.scores, history.history["episode_reward"])
     assert len(set(fast.scores)) > 1
 
