@@ -186,9 +186,17 @@ def _learning_rate_in_use(agent) -> float:
 )
 def test_optimizer_a_learner_writes_trains_with_its_learning_rate(make, expected):
     cd.reset_session(0)
-    for target_model_update in (1e-2, 100):  # soft updates (wrapped optimizer) and hard updates
-        agent = _dqn(make(), target_model_update)
-        assert _learning_rate_in_use(agent) == pytest.approx(expected, rel=1e-6)
+    agent = _dqn(make())  # soft target updates: keras-rl2 wraps the optimizer
+    assert _learning_rate_in_use(agent) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(("make", "expected"), [(lambda: Adam(lr=0.0123), 0.0123), (lambda: "adam", 0.001)])
+def test_the_learning_rate_holds_with_hard_updates_and_for_sarsa(make, expected):
+    # compat converts the optimizer where each agent's compile starts, before any wrapping, so the
+    # spellings above need not be repeated on every path: two of them on the other two
+    cd.reset_session(0)
+    agent = _dqn(make(), target_model_update=100)  # hard target updates: the optimizer unwrapped
+    assert _learning_rate_in_use(agent) == pytest.approx(expected, rel=1e-6)
     sarsa = SARSAAgent(model=cd.build_model(4, 2), nb_actions=2)
     sarsa.compile(make(), metrics=["mae"])
     assert _learning_rate_in_use(sarsa) == pytest.approx(expected, rel=1e-6)
