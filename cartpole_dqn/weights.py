@@ -166,7 +166,19 @@ def _is_shipped(prefix: Path) -> bool:
     if any(_same_checkpoint(prefix, shipped) for shipped in (SHIPPED_WEIGHTS, _PROJECT_SHIPPED)):
         return True
     known = _shipped_checksums()
-    return bool(known) and any(file_sha256(file) in known for file in checkpoints.checkpoint_files(prefix))
+    if not known:
+        return False
+    # Another process may be saving here: under the shared lock its switch of the files is not
+    # seen half done; where there is no lock (Windows), a file that vanishes is simply not ours.
+    with checkpoints.locked(prefix, exclusive=False):
+        return any(_sha256_if_present(file) in known for file in checkpoints.checkpoint_files(prefix))
+
+
+def _sha256_if_present(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except FileNotFoundError:
+        return None
 
 
 def _how_to_get_good_weights(prefix: Path, missing: bool = False) -> str:

@@ -63,6 +63,20 @@ def test_a_symlinked_folder_or_a_byte_copy_of_the_shipped_agent_is_protected(mov
         save_weights(build_model(4, 2), copy / "mine.h5f", overwrite=True)
 
 
+def test_saving_while_another_process_switches_the_files_is_not_an_error(tmp_path, monkeypatch):
+    # Another save to the same path moves the old files aside, then the new ones in (under its lock).
+    # Seen from here, a file listed a moment ago can be gone when the shipped-agent check reads it.
+    reset_session(0)
+    model = build_model(4, 2)
+    path = save_weights(model, tmp_path / "mine.h5f")
+    listed = weights.checkpoints.checkpoint_files
+    vanished = tmp_path / "mine.h5f.data-00000-of-00002"  # listed, then gone before it was read
+    monkeypatch.setattr(weights.checkpoints, "checkpoint_files", lambda prefix: [*listed(prefix), vanished])
+    assert save_weights(model, path, overwrite=True) == path
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_weights(build_model(4, 2), path).get_weights()[0], model.get_weights()[0])
+
+
 def test_a_name_differing_only_in_case_is_another_file_on_a_case_sensitive_disk(moved_weights_dir):
     reset_session()
     weights._save_shipped(build_model(4, 2), {}, moved_weights_dir / "dqn_pretrained.h5f")
