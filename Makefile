@@ -52,9 +52,10 @@ run: setup
 
 test: unit notebooks
 
-# the unit tests run on two cores (pytest-xdist); worksteal keeps both busy to the end
+# the unit tests run on two cores (pytest-xdist); worksteal keeps both busy to the end;
+# nbval is off for them (its import costs seconds per process and they need no notebook collector)
 unit: setup
-	$(BIN)/python -m pytest -n 2 --dist worksteal tests
+	$(BIN)/python -m pytest -p no:nbval -n 2 --dist worksteal tests
 
 notebooks: setup
 	CARTPOLE_DQN_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks

@@ -63,7 +63,7 @@ def verb_commands(verb: str) -> list[tuple[list[str], dict[str, str]]]:
         "run": [([python, "scripts/run_notebooks.py"], {})],
         "lab": [([python, "-m", "jupyter", "lab", "notebooks/"], {})],
         "test": [
-            ([python, "-m", "pytest", "-n", "2", "--dist", "worksteal", "tests"], {}),
+            ([python, "-m", "pytest", "-p", "no:nbval", "-n", "2", "--dist", "worksteal", "tests"], {}),
             ([python, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "notebooks"], smoke),
         ],
         "doctor": [([python, "-m", "cartpole_dqn", "doctor"], {})],

@@ -1,12 +1,18 @@
 """Shared test setup.
 
 ``cartpole_dqn`` must be imported before TensorFlow (it makes ``tensorflow.keras`` mean Keras 2,
-which keras-rl2 needs); pytest loads this file before any test module, so it happens here.
+which keras-rl2 needs); pytest configures before it collects any test module, so it happens here.
 """
 
-import cartpole_dqn  # noqa: F401
+import os
 
-import pytest  # noqa: E402
+import pytest
+
+
+def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # the pytest-xdist controller runs no test: loading TensorFlow there would cost seconds
+    import cartpole_dqn  # noqa: F401
 
 
 @pytest.fixture

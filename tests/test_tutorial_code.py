@@ -83,10 +83,10 @@ TUTORIAL = [
     """
     dqn = build_agent(model, actions)
     dqn.compile(Adam(lr=1e-3), metrics=['mae'])
-    dqn.fit(env, nb_steps=600, visualize=False, verbose=1)  # budget (tutorial: 50000)
+    dqn.fit(env, nb_steps=300, visualize=False, verbose=1)  # budget (tutorial: 50000)
     """,
     """
-    scores = dqn.test(env, nb_episodes=10, visualize=False)  # budget (tutorial: 100)
+    scores = dqn.test(env, nb_episodes=4, visualize=False)  # budget (tutorial: 100)
     print(np.mean(scores.history['episode_reward']))
     """,
     """
@@ -121,7 +121,7 @@ TUTORIAL = [
 _PROBE = """
 import json as _json
 _observations = np.random.default_rng(7).normal(size=(16, 1, 4))
-_scores = dqn.test(cartpole_dqn.make_env('CartPole-v0', seed=4242), nb_episodes=5, visualize=False, verbose=0)
+_scores = dqn.test(cartpole_dqn.make_env('CartPole-v0', seed=4242), nb_episodes=3, visualize=False, verbose=0)
 _optimizer = dqn.trainable_model.optimizer
 _optimizer = getattr(_optimizer, 'optimizer', _optimizer)
 from tensorflow.compat.v1.keras.backend import get_session as _get_session
@@ -168,7 +168,7 @@ def test_tutorial_script_runs_and_the_reload_scores_the_same(tmp_path):
     out = result.stdout
     assert out.count("Episode:") == 3 and "Score:" in out
     assert "Total params: 770" in out
-    assert "Training for 600 steps" in out and "Testing for 10 episodes" in out and "Testing for 2 episodes" in out
+    assert "Training for 300 steps" in out and "Testing for 4 episodes" in out and "Testing for 2 episodes" in out
     assert (tmp_path / "dqn_weights.h5f.index").exists()
     probes = {p["when"]: p for p in (json.loads(line[6:]) for line in out.splitlines() if line.startswith("PROBE "))}
     assert set(probes) == {"before", "after"}
