@@ -16,7 +16,14 @@ from cartpole_dqn import build_model, cli, reset_session, weights
 from cartpole_dqn.checkpoints import training_reservation
 from cartpole_dqn.envs import EnvironmentSpecError, make_gymnasium_env
 from cartpole_dqn.settings import PROJECT_ROOT
-from cartpole_dqn.weights import ProtectedWeightsError, WeightsCorruptError, WeightsError, load_weights, save_weights
+from cartpole_dqn.weights import (
+    ProtectedWeightsError,
+    WeightsCorruptError,
+    WeightsError,
+    file_sha256,
+    load_weights,
+    save_weights,
+)
 
 import numpy as np
 import pytest
@@ -48,6 +55,16 @@ def test_the_projects_shipped_agent_is_protected_when_the_settings_point_elsewhe
             save_weights(model, target, overwrite=True)
     after = {p.name: p.read_bytes() for p in SHIPPED.parent.iterdir() if p.name.startswith("dqn_pretrained")}
     assert after == before
+
+
+def test_train_with_overwrite_cannot_reach_the_projects_shipped_agent_from_another_weights_dir(
+    moved_weights_dir, capsys
+):
+    before = {file.name: file_sha256(file) for file in weights.weight_files(SHIPPED)}
+    assert cli.main(["train", "--steps", "50", "--weights", str(SHIPPED), "--overwrite"]) == 2
+    captured = capsys.readouterr()
+    assert "shipped pre-trained agent" in one_error_line(captured.err) and "Training" not in captured.out
+    assert {file.name: file_sha256(file) for file in weights.weight_files(SHIPPED)} == before
 
 
 def test_a_symlinked_folder_or_a_byte_copy_of_the_shipped_agent_is_protected(moved_weights_dir, tmp_path):
