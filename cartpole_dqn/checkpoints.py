@@ -85,6 +85,16 @@ def _lock_path(prefix: Path, kind: str) -> Path:
     return folder / f"{key}.{kind}"
 
 
+def _lock_file(prefix: Path, kind: str):
+    """The open lock file of ``kind`` for ``prefix`` (the caller closes it), or None where there is no lock."""
+    if fcntl is None:
+        return None
+    try:
+        return open(_lock_path(prefix, kind), "a+b")  # noqa: SIM115 - closed by the caller
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
 def locked(prefix: Path, exclusive: bool) -> Iterator[None]:
     """Hold the checkpoint's lock: shared for reading, exclusive for putting new files in place.
@@ -92,12 +102,7 @@ def locked(prefix: Path, exclusive: bool) -> Iterator[None]:
     Where the lock file cannot be made (a read-only folder, Windows), nobody can write there
     either, or there is no lock to take: the caller goes ahead unlocked.
     """
-    handle = None
-    if fcntl is not None:
-        try:
-            handle = open(_lock_path(prefix, "lock"), "a+b")  # noqa: SIM115 - closed below
-        except OSError:
-            handle = None
+    handle = _lock_file(prefix, "lock")
     try:
         if handle is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -114,12 +119,7 @@ class ReservationBusy(Exception):
 @contextlib.contextmanager
 def training_reservation(prefix: Path) -> Iterator[None]:
     """Hold ``.x.h5f.training`` for a training that will save to ``x.h5f``; ReservationBusy if taken."""
-    handle = None
-    if fcntl is not None:
-        try:
-            handle = open(_lock_path(prefix, "training"), "a+b")  # noqa: SIM115 - closed below
-        except OSError:
-            handle = None
+    handle = _lock_file(prefix, "training")
     try:
         if handle is not None:
             try:

@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     def seed_option(sub: argparse.ArgumentParser, what: str) -> None:
         sub.add_argument("--seed", type=_seed, default=0, help=what)
 
+    def weights_option(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--weights", type=_weights_path, default=None, metavar="PATH", help=what)
+
     train = add(
         "train",
         "train an agent and save its weights",
@@ -310,13 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_positive_int, default=50_000, help="most training steps to run")
     seed_option(train, "random seed of the weights, the replay memory, exploration and the environment")
     env_option(train)
-    train.add_argument(
-        "--weights",
-        type=_weights_path,
-        default=None,
-        metavar="PATH",
-        help="where to save the weights (default: weights/dqn_weights.h5f)",
-    )
+    weights_option(train, "where to save the weights (default: weights/dqn_weights.h5f)")
     train.add_argument("--overwrite", action="store_true", help="replace weights that already exist at --weights")
     train.set_defaults(handler=_train)
 
@@ -326,13 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Load saved weights into a fresh model and play --episodes episodes greedily (the action with the highest "
         "Q-value), then print the mean score and whether the environment counts as solved.",
     )
-    evaluate.add_argument(
-        "--weights",
-        type=_weights_path,
-        default=None,
-        metavar="PATH",
-        help="weights to load (default: the shipped agent, weights/dqn_pretrained.h5f)",
-    )
+    weights_option(evaluate, "weights to load (default: the shipped agent, weights/dqn_pretrained.h5f)")
     evaluate.add_argument("--episodes", type=_positive_int, default=100, help="number of episodes")
     seed_option(evaluate, "seed of the first episode (episode k uses seed + k)")
     env_option(evaluate)
@@ -344,13 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Play a few episodes with the greedy agent (or a random one with --random), print each score, and with "
         "--gif write an animated GIF of the first episode.",
     )
-    play.add_argument(
-        "--weights",
-        type=_weights_path,
-        default=None,
-        metavar="PATH",
-        help="weights of the agent (default: the shipped agent, weights/dqn_pretrained.h5f)",
-    )
+    weights_option(play, "weights of the agent (default: the shipped agent, weights/dqn_pretrained.h5f)")
     play.add_argument("--random", action="store_true", help="take random actions instead (no weights needed)")
     play.add_argument("--episodes", type=_positive_int, default=3, help="number of episodes")
     seed_option(play, "seed of the first episode (episode k uses seed + k)")

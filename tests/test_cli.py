@@ -10,34 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from cartpole_dqn import build_model, cli, reset_session, weights
 
 import pytest
+from cli_helpers import one_error_line, run_module
 from PIL import Image
-
-
-def run_cli(*args: str, weights_dir, cwd) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CARTPOLE_DQN_WEIGHTS_DIR": str(weights_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "cartpole_dqn", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
-def one_error_line(stderr: str) -> str:
-    """The whole of stderr must be one ``error: ...`` line."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: "), stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ def saved_weights(weights_dir):
 
 
 def test_module_help_lists_the_commands(tmp_path):
-    result = run_cli("--help", weights_dir=tmp_path, cwd=tmp_path)
+    result = run_module("--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for command in ("train", "evaluate", "play", "doctor"):
         assert command in result.stdout
@@ -65,7 +43,7 @@ def test_module_help_lists_the_commands(tmp_path):
 
 
 def test_missing_weights_end_in_one_line_and_exit_code_2(tmp_path):
-    result = run_cli("evaluate", "--weights", "nowhere/dqn_weights.h5f", weights_dir=tmp_path, cwd=tmp_path)
+    result = run_module("evaluate", "--weights", "nowhere/dqn_weights.h5f", cwd=tmp_path)
     assert result.returncode == 2
     line = one_error_line(result.stderr)
     assert "nowhere/dqn_weights.h5f.index" in line and "notebook 03" in line

@@ -27,6 +27,7 @@ from cartpole_dqn.weights import (
 
 import numpy as np
 import pytest
+from cli_helpers import one_error_line
 
 SHIPPED = PROJECT_ROOT / "weights" / "dqn_pretrained.h5f"
 STATES = np.random.default_rng(1).normal(size=(16, 1, 4)).astype(np.float32)
@@ -35,13 +36,6 @@ STATES = np.random.default_rng(1).normal(size=(16, 1, 4)).astype(np.float32)
 @pytest.fixture(autouse=True)
 def fresh_graph():
     reset_session()
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr, stderr
-    return lines[0]
 
 
 # --- the shipped agent ----------------------------------------------------------------------

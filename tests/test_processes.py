@@ -8,7 +8,6 @@ checked in this process, in test_nothing_lost.py.)
 
 from __future__ import annotations
 
-import os
 import queue
 import resource
 import signal
@@ -16,9 +15,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from pathlib import Path
 
 import pytest
+from cli_helpers import cli_environment, run_module
 
 #: Makes the listed top-level modules impossible to import, as if they were not installed.
 BLOCKER = """
@@ -32,23 +31,6 @@ sys.meta_path.insert(0, _Block())
 """
 
 
-def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "CARTPOLE_DQN_WEIGHTS_DIR": str(tmp_path / "weights"), **extra}
-
-
-def cli(*args: str, tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:
-    env = kwargs.pop("env", None) or environment(tmp_path)
-    return subprocess.run(
-        [sys.executable, "-m", "cartpole_dqn", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=300,
-        **kwargs,
-    )
-
-
 @pytest.mark.parametrize(
     ("blocked", "missing"),
     [
@@ -58,14 +40,14 @@ def cli(*args: str, tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:
 )
 def test_the_doctor_runs_and_names_each_missing_library(tmp_path, blocked, missing):
     (tmp_path / "sitecustomize.py").write_text(BLOCKER)
-    env = environment(tmp_path, BLOCK_MODULES=blocked, PYTHONPATH=str(tmp_path))
-    result = cli("doctor", tmp_path=tmp_path, env=env)
+    env = cli_environment(tmp_path, BLOCK_MODULES=blocked, PYTHONPATH=str(tmp_path))
+    result = run_module("doctor", cwd=tmp_path, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert f"FAIL  Libraries installed           missing: {missing}" in result.stdout
     assert "-m pip install" in result.stdout and '"keras-rl2==1.0.5"' in result.stdout
     assert "checks failed: apply the fixes above" in result.stdout
-    other = cli("evaluate", tmp_path=tmp_path, env=env)  # every other command: one line pointing to the doctor
+    other = run_module("evaluate", cwd=tmp_path, env=env)  # every other command: one line pointing to the doctor
     assert other.returncode == 2
     assert (
         other.stderr.startswith("error: the library keras-rl2 is not installed") or "is not installed" in other.stderr
@@ -76,7 +58,7 @@ def test_the_doctor_runs_and_names_each_missing_library(tmp_path, blocked, missi
 def test_a_broken_library_is_reported_not_raised(tmp_path):
     (tmp_path / "gymnasium").mkdir()
     (tmp_path / "gymnasium" / "__init__.py").write_text("raise RuntimeError('this gymnasium is broken')\n")
-    result = cli("doctor", tmp_path=tmp_path, env=environment(tmp_path, PYTHONPATH=str(tmp_path)))
+    result = run_module("doctor", cwd=tmp_path, env=cli_environment(tmp_path, PYTHONPATH=str(tmp_path)))
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "broken: gymnasium (RuntimeError: this gymnasium is broken)" in result.stdout
 
@@ -100,7 +82,7 @@ def test_sigterm_during_training_saves_what_was_reached_and_says_so(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env=environment(tmp_path),
+        env=cli_environment(tmp_path),
     )
     assert process.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()
@@ -142,7 +124,7 @@ def test_ctrl_c_while_tensorflow_loads_exits_130_quietly(tmp_path):
     # The signal is sent from inside the first `import tensorflow`, so it lands while TensorFlow loads on
     # any machine (a fixed sleep landed after the doctor had finished on a fast, idle one).
     (tmp_path / "sitecustomize.py").write_text(CTRL_C_AT_TENSORFLOW)
-    result = cli("doctor", tmp_path=tmp_path, env=environment(tmp_path, PYTHONPATH=str(tmp_path)))
+    result = run_module("doctor", cwd=tmp_path, env=cli_environment(tmp_path, PYTHONPATH=str(tmp_path)))
     assert result.returncode == 130, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
