@@ -40,6 +40,7 @@ __all__ = [
     "index_file",
     "data_files",
     "checkpoint_files",
+    "file_sha256",
     "locked",
     "training_reservation",
     "ReservationBusy",
@@ -75,6 +76,15 @@ def checkpoint_files(prefix: Path) -> list[Path]:
     """The files of the checkpoint that exist: ``[x.h5f.index, x.h5f.data-…]`` (either may be missing)."""
     index = index_file(prefix)
     return ([index] if index.is_file() else []) + data_files(prefix)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, as 64 hexadecimal digits (the doctor uses it too: standard library only)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _lock_path(prefix: Path, kind: str) -> Path:

@@ -21,7 +21,6 @@ traceback.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import json
@@ -36,6 +35,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from . import settings
+from .checkpoints import file_sha256
 from .errors import DISTRIBUTIONS
 from .paths import shown
 
@@ -378,14 +378,6 @@ def _writable(folder: Path) -> Check:
     return Check(name, True, f"can write in {shown(folder)}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _shipped(path: Path) -> Check:
     """The shipped agent is there and matches its recorded SHA-256 (standard library); then it is read, if TensorFlow can."""
     name = "Shipped pre-trained weights"
@@ -407,7 +399,7 @@ def _shipped(path: Path) -> Check:
     except (OSError, ValueError, KeyError, TypeError, AssertionError):
         return Check(name, False, f"{shown(record)} is damaged (not the JSON record with checksums)", restore)
     for file in files:
-        if recorded.get(file.name) != _sha256(file):
+        if recorded.get(file.name) != file_sha256(file):
             return Check(name, False, f"{shown(file)} is damaged or was changed: its SHA-256 does not match", restore)
     detail = f"{path.name} present, checksums match"
     if isinstance(meta.get("test_mean"), int | float):

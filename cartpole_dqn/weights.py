@@ -29,7 +29,6 @@ error types in :mod:`cartpole_dqn.errors`.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -45,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import checkpoints
-from .checkpoints import data_files, index_file
+from .checkpoints import data_files, file_sha256, index_file
 from .errors import (
     ProtectedWeightsError,
     WeightsCorruptError,
@@ -194,15 +193,6 @@ def _how_to_get_good_weights(prefix: Path, missing: bool = False) -> str:
         f"{train} (notebook 03, or `python -m cartpole_dqn train`), or use the shipped agent at "
         f"{shown(SHIPPED_WEIGHTS)} (restore it with `git checkout weights/`)."
     )
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file, as 64 hexadecimal digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
