@@ -324,27 +324,33 @@ def _no_overwrite_prompt() -> None:
             mod.ask_to_proceed_with_overwrite = refuse
 
 
-_original_reset_metrics = None
+#: The tf-keras methods items 5 and 13 replace, as they were before: (class, name) -> method.
+_ORIGINAL_METHODS: dict[tuple[type, str], object] = {}
+
+
+def _original_method(owner: type, name: str):
+    """``owner.name`` as it was before this module first replaced it."""
+    if (owner, name) not in _ORIGINAL_METHODS:
+        _ORIGINAL_METHODS[owner, name] = getattr(owner, name)
+    return _ORIGINAL_METHODS[owner, name]
 
 
 def set_fast_metric_reset(enabled: bool = True) -> None:
     """Reset all metrics of a graph-mode Keras model with one TensorFlow call (see item 5)."""
-    global _original_reset_metrics
     import tensorflow as tf
     from tf_keras.src import backend
     from tf_keras.src.engine import training_v1
     from tf_keras.src.metrics import base_metric
 
-    if _original_reset_metrics is None:
-        _original_reset_metrics = training_v1.Model.reset_metrics
+    original = _original_method(training_v1.Model, "reset_metrics")
     if not enabled:
-        training_v1.Model.reset_metrics = _original_reset_metrics
+        training_v1.Model.reset_metrics = original
         return
     zeroing_resets = (base_metric.Metric.reset_state, base_metric.Reduce.reset_state)
 
     def reset_metrics(self) -> None:
         if tf.executing_eagerly() or self._distribution_strategy:
-            return _original_reset_metrics(self)
+            return original(self)
         metrics = self._get_training_eval_metrics()
         cached = getattr(self, "_cartpole_dqn_reset", None)
         if cached is None or cached[0] != len(metrics):
@@ -826,7 +832,6 @@ def set_fast_q_values(enabled: bool = True) -> None:
 
 
 # Item 13: train_on_batch without re-checking the same kind of input every call ----------------
-_original_train_on_batch = None
 
 
 def _feed_plan(model, x: list, y: list) -> list | None:
@@ -883,14 +888,10 @@ def _feed(plan: list, arrays: list) -> list:
 def set_fast_train_on_batch(enabled: bool = True) -> None:
     """Graph-mode ``train_on_batch`` that skips tf-keras' per-call input checks after the first call (item 13)."""
     import numpy as np
-
-    global _original_train_on_batch
     import tensorflow as tf
     from tf_keras.src.engine import training_v1
 
-    if _original_train_on_batch is None:
-        _original_train_on_batch = training_v1.Model.train_on_batch
-    original = _original_train_on_batch
+    original = _original_method(training_v1.Model, "train_on_batch")
     if not enabled:
         training_v1.Model.train_on_batch = original
         return
