@@ -1,4 +1,5 @@
-"""A real Jupyter kernel for the tests, run a cell at a time (shared by test_rerun and test_notebook_options).
+"""A real Jupyter kernel for the tests, run a cell at a time (test_rerun, test_notebook_options),
+and the notebooks' code cells it runs (also read by test_inline_copies).
 
 jupyter_client starts the same ipykernel JupyterLab uses, in ``notebooks/``, with
 ``CARTPOLE_DQN_SMOKE=1`` and ``TMPDIR`` in a folder of the test's (smoke runs save their weights

@@ -9,22 +9,17 @@ fails, its message says which copy to update.
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import cartpole_dqn as cd
 
-import nbformat
 import pytest
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from jupyter_kernel import code_cells, index_of
 
 
 def cell_with(name: str, needle: str) -> str:
     """The source of the one code cell of notebook ``name`` that contains ``needle``."""
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    found = [c.source for c in notebook.cells if c.cell_type == "code" and needle in c.source]
-    assert len(found) == 1, f"{name}: expected one code cell containing {needle!r}, found {len(found)}"
-    return found[0]
+    sources = code_cells(name)
+    return sources[index_of(sources, needle)]
 
 
 def layer_summary(model) -> list[tuple]:

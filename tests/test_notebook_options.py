@@ -6,7 +6,7 @@ The kernel is the one the re-run tests use (``notebook_kernel`` in conftest.py):
 
 from __future__ import annotations
 
-from cartpole_dqn.weights import SHIPPED_WEIGHTS, weight_files
+from cartpole_dqn.weights import SHIPPED_METADATA, SHIPPED_WEIGHTS, weight_files
 
 from jupyter_kernel import Kernel, code_cells
 
@@ -29,7 +29,7 @@ def test_notebook_03_fixed_budget_runs_the_tutorials_settings(notebook_kernel):
 
 def test_notebook_04_without_own_weights_falls_back_to_the_shipped_agent(notebook_kernel):
     weights_dir = notebook_kernel.weights_dir
-    shipped = sorted(f.name for f in weight_files(SHIPPED_WEIGHTS) + [SHIPPED_WEIGHTS.with_suffix(".json")])
+    shipped = sorted(f.name for f in [*weight_files(SHIPPED_WEIGHTS), SHIPPED_METADATA])
     assert sorted(p.name for p in weights_dir.iterdir()) == shipped
     printed = run_with(notebook_kernel, "04_save_and_reload.ipynb", ("USE_MY_WEIGHTS = False", "USE_MY_WEIGHTS = True"))
     assert "You have no weights of your own" in printed
