@@ -95,6 +95,7 @@ def build_agent(
     policy=None,
     train_interval: int = DEFAULT_TRAIN_INTERVAL,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    **options,
 ) -> DQNAgent:
     """The tutorial's agent: Boltzmann exploration, a 50,000-step replay memory, soft target updates.
 
@@ -103,6 +104,7 @@ def build_agent(
     ``batch_size``) instead of one on 32 every step; they go with the learning rate 1e-2 of
     :func:`compile_agent`. Pass ``target_model_update=TUTORIAL_TARGET_MODEL_UPDATE,
     train_interval=TUTORIAL_TRAIN_INTERVAL, batch_size=TUTORIAL_BATCH_SIZE`` for the original.
+    Other keyword arguments go to ``DQNAgent`` as they are (``enable_double_dqn=True``, ...).
     """
     policy = BoltzmannQPolicy() if policy is None else policy
     memory = SequentialMemory(limit=memory_limit, window_length=1)
@@ -115,6 +117,7 @@ def build_agent(
         target_model_update=target_model_update,
         train_interval=train_interval,
         batch_size=batch_size,
+        **options,
     )
 
 

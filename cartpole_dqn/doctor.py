@@ -227,7 +227,9 @@ def _libraries(pins: dict[str, str]) -> Check:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if module == "tensorflow" and module not in sys.modules:
-                    from .compat import _import_tensorflow_quietly  # its C++ start-up lines kept off the terminal
+                    from .compat import (
+                        _import_tensorflow as _import_tensorflow_quietly,
+                    )  # its C++ start-up lines kept off the terminal
 
                     _import_tensorflow_quietly()
                 importlib.import_module(module)

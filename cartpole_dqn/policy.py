@@ -29,7 +29,7 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
 }
 
-# keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 10)
+# keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 9)
 ACTIVATIONS.update(
     {f"dueling_{t}": functools.partial(compat.dueling_numpy, dueling_type=t) for t in compat.DUELING_TYPES}
 )

@@ -24,7 +24,7 @@ name                what changes
 ==================  ==================================================================
 
 The optimizers are written as a learner would, ``Adam(learning_rate=...)`` from
-``tensorflow.keras.optimizers``: ``cartpole_dqn.compat`` (item 9) makes keras-rl2 accept them.
+``tensorflow.keras.optimizers``: ``cartpole_dqn.compat`` (item 8) makes keras-rl2 accept them.
 """
 
 from __future__ import annotations

@@ -2,10 +2,9 @@
 
 Prints, in one run on this machine:
 
-1. the cost of one training step, median ms/step, route by route: the tutorial's setup (keras-rl2's
-   per-step progress bar, tf-keras' per-metric resets, TensorFlow's threading), the series before
-   issue 12 (progress lines, one grouped metric reset, one thread), plus compat items 12-14 (Q-values
-   in NumPy, direct training feed, operations in the calling thread), plus the recipe's ``train_interval`` and batch size;
+1. the cost of one environment step, median ms/step, route by route: the tutorial's setup (keras-rl2's
+   per-step progress bar), the series' quiet progress lines, plus the recipe's ``train_interval`` and
+   batch size (visible settings only: the package patches nothing for speed);
 2. per seed: steps and seconds to solve (greedy mean >= 195 over 100 episodes, confirmed
    on 200 more), and the final agent's greedy mean over 100 fresh episodes;
    with ``--peer sb3`` (``make bench PEER=sb3``), Stable-Baselines3's DQN with the RL Zoo's tuned
@@ -29,7 +28,6 @@ import sys
 import time
 
 import cartpole_dqn as cd
-from cartpole_dqn import compat
 
 FINAL_EVAL_SEED = 500_000
 SB3_SCRIPT = os.path.join(
@@ -44,29 +42,15 @@ TUTORIAL_AGENT = {
 
 
 SETUPS = {
-    # name: (keras-rl2 verbose, grouped metric reset, compat items 12-14, TF threads per op
-    #        ("0" = TensorFlow's choice), train_interval, batch_size)
-    "tutorial (progress bar, per-metric reset, TF threads)": (1, False, False, "0", 1, 32),
-    "series before issue 12 (progress lines, grouped reset, 1 thread)": (0, True, False, "1", 1, 32),
-    "+ compat items 12-14 (NumPy Q-values, direct feed, caller thread)": (0, True, True, "1", 1, 32),
-    "+ the recipe's train_interval and batch size": (
-        0,
-        True,
-        True,
-        "1",
-        cd.agent.DEFAULT_TRAIN_INTERVAL,
-        cd.agent.DEFAULT_BATCH_SIZE,
-    ),
+    # name: (keras-rl2 verbose, train_interval, batch_size)
+    "tutorial (keras-rl2's progress bar, a training step every step)": (1, 1, 32),
+    "quiet progress lines": (0, 1, 32),
+    "+ the recipe's train_interval and batch size": (0, cd.agent.DEFAULT_TRAIN_INTERVAL, cd.agent.DEFAULT_BATCH_SIZE),
 }
 
 
-def _step_cost_worker(
-    verbose: int, fast_reset: bool, fast_calls: bool, interval: int, batch: int, steps: int, seed: int
-) -> tuple[float, float]:
+def _step_cost_worker(verbose: int, interval: int, batch: int, steps: int, seed: int) -> tuple[float, float]:
     """Wall-clock and CPU ms per step of one setup, in this (fresh) process."""
-    compat.set_fast_metric_reset(fast_reset)
-    compat.set_fast_q_values(fast_calls)
-    compat.set_fast_train_on_batch(fast_calls)
     cd.reset_session(seed)
     env = cd.make_env(seed=seed)
     states, actions = cd.env_sizes(env)
@@ -83,11 +67,10 @@ def step_cost(steps: int, rounds: int) -> dict[str, tuple[float, float]]:
     """Median wall-clock and CPU ms per training step of each setup, each in a fresh process, in alternation."""
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in SETUPS}
     for round_ in range(rounds):
-        for name, (verbose, fast_reset, fast_calls, threads, interval, batch) in SETUPS.items():
-            spec = f"{verbose},{int(fast_reset)},{int(fast_calls)},{interval},{batch},{steps},{round_}"
+        for name, (verbose, interval, batch) in SETUPS.items():
+            spec = f"{verbose},{interval},{batch},{steps},{round_}"
             command = [sys.executable, __file__, "--step-cost-worker", spec]
-            env = dict(os.environ, CARTPOLE_DQN_TF_THREADS=threads, CARTPOLE_DQN_TF_INLINE=str(int(fast_calls)))
-            output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             wall, cpu = map(float, output.strip().splitlines()[-1].split())
             samples[name].append((wall, cpu))
     return {
@@ -107,36 +90,27 @@ def evaluation_cost(model, repeats: int = 5) -> float:
 
 
 def recipe(seed: int, steps: int) -> tuple[float, float, float]:
-    """The original tutorial, in a fresh process with TensorFlow's own threading (see ``_recipe_worker``)."""
+    """The original tutorial, in a fresh process (see ``_recipe_worker``)."""
     command = [sys.executable, __file__, "--recipe-worker", f"{seed},{steps}"]
-    env = dict(os.environ, CARTPOLE_DQN_TF_THREADS="0")
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     trained, total, mean = map(float, output.strip().splitlines()[-1].split())
     return trained, total, mean
 
 
 def _recipe_worker(seed: int, steps: int) -> tuple[float, float, float]:
     """Fixed ``steps`` of training with the tutorial's settings, then ``dqn.test`` over 100 episodes."""
-    compat.set_fast_metric_reset(False)
-    compat.set_fast_q_values(False)
-    compat.set_fast_train_on_batch(False)
-    try:
-        cd.reset_session(seed)
-        env = cd.make_env(seed=seed)
-        states, actions = cd.env_sizes(env)
-        model = cd.build_model(states, actions)
-        dqn = cd.build_agent(model, actions, **TUTORIAL_AGENT)
-        cd.compile_agent(dqn, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            dqn.fit(env, nb_steps=steps, visualize=False, verbose=1)
-        trained = time.perf_counter() - started
-        history = dqn.test(cd.make_env(seed=FINAL_EVAL_SEED), nb_episodes=100, visualize=False, verbose=0)
-        total = time.perf_counter() - started
-    finally:
-        compat.set_fast_metric_reset(True)
-        compat.set_fast_q_values(True)
-        compat.set_fast_train_on_batch(True)
+    cd.reset_session(seed)
+    env = cd.make_env(seed=seed)
+    states, actions = cd.env_sizes(env)
+    model = cd.build_model(states, actions)
+    dqn = cd.build_agent(model, actions, **TUTORIAL_AGENT)
+    cd.compile_agent(dqn, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        dqn.fit(env, nb_steps=steps, visualize=False, verbose=1)
+    trained = time.perf_counter() - started
+    history = dqn.test(cd.make_env(seed=FINAL_EVAL_SEED), nb_episodes=100, visualize=False, verbose=0)
+    total = time.perf_counter() - started
     return trained, total, cd.summarize(history.history["episode_reward"]).mean
 
 
@@ -223,8 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         print(*_recipe_worker(*map(int, args.recipe_worker.split(","))))
         return 0
     if args.step_cost_worker:
-        verbose, fast_reset, fast_calls, interval, batch, steps, seed = map(int, args.step_cost_worker.split(","))
-        print(*_step_cost_worker(verbose, bool(fast_reset), bool(fast_calls), interval, batch, steps, seed))
+        print(*_step_cost_worker(*map(int, args.step_cost_worker.split(","))))
         return 0
     peer = sb3_python(args.sb3_python) if args.peer == "sb3" else None
     if args.tutorial_settings:
