@@ -23,11 +23,12 @@ module             what it holds                                                
 ``cli``            ``python -m cartpole_dqn train | evaluate | play | doctor``      -
 =================  =============================================================  ========
 
-A setup that lacks a library (keras-rl2, Gymnasium, TensorFlow, ...) or has a broken one can
-still ``import cartpole_dqn`` and run ``cartpole_dqn.check_setup()`` or ``python -m cartpole_dqn
-doctor``, which list every missing piece with its fix; any other helper then raises
-:class:`~cartpole_dqn.errors.SetupError` saying what is missing. Keras 3 already loaded is
-different: that raises :class:`~cartpole_dqn.compat.KerasVersionError` at once (restart first).
+A setup that lacks a library (keras-rl2, Gymnasium, TensorFlow, ...) or has a broken one stops
+``import cartpole_dqn`` at once with :class:`~cartpole_dqn.errors.SetupError`, which says what is
+missing and chains the original error; ``python -m cartpole_dqn doctor`` (which still starts)
+lists every missing piece with its fix. Keras 3 already loaded raises
+:class:`~cartpole_dqn.compat.KerasVersionError` (restart first). Any other error is a bug of the
+package and keeps its own traceback.
 """
 
 from __future__ import annotations
@@ -59,12 +60,12 @@ def _started_from_the_command_line() -> bool:
     return first == "-m" or first.startswith("cartpole-dqn")
 
 
-#: Why the stack could not be prepared (a missing or broken library), or None when it is ready.
+#: Why the stack could not be loaded, kept only when started as ``python -m cartpole_dqn`` (for the doctor).
 _SETUP_PROBLEM: BaseException | None = None
 try:
     compat.apply()  # before anything below imports TensorFlow
     # One line per module; each name imported here is also listed in __all__.
-    from .agent import build_agent, compile_agent, make_optimizer, reset_session, set_seeds
+    from .agent import build_agent, compile_agent, make_optimizer, reset_session, session_of, set_seeds
     from .checks import check  # exercise checks, notebooks 01-05
     from .deploy import Controller, load_controller
     from .envs import DEFAULT_ENV_ID, EnvironmentSpecError, GymAdapter, env_sizes, make_env, make_gymnasium_env
@@ -84,14 +85,21 @@ try:
         load_weights,
         save_weights,
     )
-except compat.KerasVersionError:
-    raise
 except KeyboardInterrupt:
     if _started_from_the_command_line():  # Ctrl+C while TensorFlow loads: stop quietly
         raise SystemExit(130) from None
     raise
-except Exception as exc:  # noqa: BLE001 - kept, and reported by the doctor and by SetupError
-    _SETUP_PROBLEM = exc
+except ImportError as exc:  # a missing or broken library (SetupError included); not a bug of ours
+    if (getattr(exc, "name", None) or "").startswith("cartpole_dqn"):
+        raise
+    if not _started_from_the_command_line():
+        if isinstance(exc, SetupError):
+            raise
+        raise SetupError(
+            f"cartpole_dqn cannot be used: {describe_setup_problem(exc)} "
+            "Run `python -m cartpole_dqn doctor` to see every missing piece and its fix."
+        ) from exc
+    _SETUP_PROBLEM = exc  # the command line reports it, and its doctor still runs
 
 
 def __getattr__(name: str):
@@ -145,6 +153,7 @@ __all__ = [
     "reset_session",
     "save_gif",
     "save_weights",
+    "session_of",
     "set_seeds",
     "settings",
     "show_animation",

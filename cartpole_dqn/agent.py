@@ -7,6 +7,7 @@ benchmark and ``scripts/make_pretrained.py`` (via :func:`describe_recipe`) read 
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
@@ -15,6 +16,8 @@ from rl.agents import DQNAgent  # (switches TensorFlow to graph mode)
 from rl.memory import SequentialMemory
 from rl.policy import BoltzmannQPolicy
 from tensorflow.keras.optimizers.legacy import Adam
+
+from .errors import CartPoleDQNError
 
 #: The original tutorial's settings. With them, the benchmark (``scripts/bench_solve.py
 #: --tutorial-settings``) saw ten seeds need from 2,000 to 30,500 steps to solve (up to 115 s),
@@ -71,6 +74,7 @@ __all__ = [
     "describe_recipe",
     "make_optimizer",
     "reset_session",
+    "session_of",
     "set_seeds",
 ]
 
@@ -156,10 +160,35 @@ def set_seeds(seed: int) -> None:
 def reset_session(seed: int | None = None) -> None:
     """Start a fresh TensorFlow graph (and re-seed it), so that cells can be run again.
 
-    keras-rl2 runs TensorFlow in graph mode; models built again and again in one graph
-    slow down and can clash. Call this before building a new model; models built before
-    it can no longer be used.
+    keras-rl2 runs TensorFlow in graph mode, and models built again and again in one graph slow
+    down and clash. Networks built before keep their weights: the package's functions
+    (``evaluate``, ``save_weights``, ...) still work on them, and keras-rl2's own methods do inside
+    ``with session_of(dqn):``. (``tf.keras.backend.clear_session()`` would close them for good.)
     """
-    tf.keras.backend.clear_session()
+    old_graph = tf.compat.v1.get_default_graph()
+    # the old graph keeps its session (and so the weights in it) for as long as something uses the graph
+    old_graph.cartpole_dqn_session = tf.compat.v1.keras.backend.get_session()
+    tf.compat.v1.reset_default_graph()
+    config = tf.compat.v1.ConfigProto(allow_soft_placement=True)  # what tf-keras gives its own sessions
+    tf.compat.v1.keras.backend.set_session(tf.compat.v1.Session(graph=tf.compat.v1.get_default_graph(), config=config))
     if seed is not None:
         set_seeds(seed)
+
+
+@contextlib.contextmanager
+def session_of(agent_or_model):
+    """Run TensorFlow calls on ``agent_or_model`` in its own graph, also after :func:`reset_session`."""
+    model = getattr(agent_or_model, "model", agent_or_model)
+    weights = getattr(model, "weights", None) or []
+    graph = getattr(weights[0], "graph", None) if weights else None
+    if graph is None or graph is tf.compat.v1.get_default_graph():
+        yield
+        return
+    session = getattr(graph, "cartpole_dqn_session", None)
+    if session is None:
+        raise CartPoleDQNError(
+            "This network belongs to a TensorFlow graph that was closed (by tf.keras.backend.clear_session()). "
+            "Build it again, or load the weights you saved from it."
+        )
+    with graph.as_default(), session.as_default():
+        yield

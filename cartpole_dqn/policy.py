@@ -114,7 +114,10 @@ class GreedyPolicy:
     @classmethod
     def from_model(cls, agent_or_model) -> GreedyPolicy:
         """The policy of a DQN agent or a Keras model, with its weights as they are now."""
-        return cls(tuple(_dense_layers_of_model(agent_or_model)))
+        from .agent import session_of
+
+        with session_of(agent_or_model):
+            return cls(tuple(_dense_layers_of_model(agent_or_model)))
 
     @classmethod
     def from_stored(cls, stored) -> GreedyPolicy:

@@ -55,6 +55,7 @@ from .errors import (
     _WeightsExistError,
     _WeightsPathError,
 )
+from .agent import session_of
 from .paths import shown
 from .settings import PROJECT_ROOT, WEIGHTS_DIR
 from .stored import StoredWeights, check_fits, layer_records, network_of
@@ -332,11 +333,12 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
     """
     model = network_of(agent_or_model, "load_weights")
     stored = read_weights(path)
-    arrays = check_fits(stored, model)
-    model.set_weights(arrays)
-    target = getattr(agent_or_model, "target_model", None)
-    if target is not None and target is not model:
-        target.set_weights(model.get_weights())
+    with session_of(model):
+        arrays = check_fits(stored, model)
+        model.set_weights(arrays)
+        target = getattr(agent_or_model, "target_model", None)
+        if target is not None and target is not model:
+            target.set_weights(model.get_weights())
     return agent_or_model
 
 
@@ -484,7 +486,8 @@ def save_weights(
     weights with the versions, each layer's shapes, width and activation, the SHA-256 of the
     files, and ``metadata`` (a JSON-friendly dict).
     """
-    return _save(agent_or_model, _as_path(path, DEFAULT_WEIGHTS), overwrite, metadata, allow_shipped=False)
+    with session_of(agent_or_model):
+        return _save(agent_or_model, _as_path(path, DEFAULT_WEIGHTS), overwrite, metadata, allow_shipped=False)
 
 
 def _save_shipped(agent_or_model, metadata: dict[str, Any], path: str | os.PathLike | None = None) -> Path:
