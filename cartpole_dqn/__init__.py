@@ -60,6 +60,20 @@ def _started_from_the_command_line() -> bool:
     return first == "-m" or first.startswith("cartpole-dqn")
 
 
+def _raised_by_a_library(exc: BaseException) -> bool:
+    """A missing library, an adaptation that found no target, or an error raised inside a library."""
+    if isinstance(exc, SetupError) or (
+        isinstance(exc, ModuleNotFoundError) and not (exc.name or "").startswith(__name__)
+    ):
+        return True
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and not os.path.abspath(frame.tb_frame.f_code.co_filename).startswith(
+        os.path.dirname(__file__)
+    )
+
+
 #: Why the stack could not be loaded, kept only when started as ``python -m cartpole_dqn`` (for the doctor).
 _SETUP_PROBLEM: BaseException | None = None
 try:
@@ -89,9 +103,9 @@ except KeyboardInterrupt:
     if _started_from_the_command_line():  # Ctrl+C while TensorFlow loads: stop quietly
         raise SystemExit(130) from None
     raise
-except ImportError as exc:  # a missing or broken library (SetupError included); not a bug of ours
-    if (getattr(exc, "name", None) or "").startswith("cartpole_dqn"):
-        raise
+except Exception as exc:  # noqa: BLE001 - sorted below: a library's problem, or a bug of ours
+    if not _raised_by_a_library(exc):
+        raise  # a bug of the package: its own traceback
     if not _started_from_the_command_line():
         if isinstance(exc, SetupError):
             raise
