@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import cartpole_dqn as cd
-import numpy as np
 from cartpole_dqn import cli, console, weights
 from cartpole_dqn.errors import ArgumentError, CartPoleDQNError
 
+import numpy as np
 import pytest
 from cli_helpers import cli_environment, one_error_line
 
@@ -74,7 +74,10 @@ def test_bug2_train_saves_under_a_latin1_console(tmp_path):
     env = cli_environment(tmp_path, PYTHONIOENCODING="latin-1")
     result = subprocess.run(
         [sys.executable, "-m", "cartpole_dqn", "train", "--steps", "50"],
-        capture_output=True, cwd=tmp_path, env=env, timeout=300,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
     )
     out, err = result.stdout.decode("latin-1"), result.stderr.decode("latin-1")
     assert result.returncode == 0, out + err
@@ -106,7 +109,11 @@ def test_bug2_cli_evaluate_survives_an_ascii_console(weights_dir, monkeypatch):
 def _train_into(tmp_path: Path, stdout) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "cartpole_dqn", "train", "--steps", "50"],
-        stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path, env=cli_environment(tmp_path), text=True,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=cli_environment(tmp_path),
+        text=True,
     )
 
 
@@ -188,6 +195,8 @@ FRAMES = [np.zeros((20, 30, 3), dtype=np.uint8)] * 3
         (lambda: cd.summarize([1, "a"]), "summarize needs a list of episode scores"),
         (lambda: cd.summarize([1, 2], threshold="high"), "threshold"),
         (lambda: cd.evaluate("x", episodes="5"), "episodes must be a whole number"),
+        (lambda: cd.evaluate(cd.load_controller(), max_steps=-5), "max_steps must be a whole number of at least 1"),
+        (lambda: cd.random_scores(episodes=0), "episodes must be a whole number of at least 1, got 0"),
         (lambda: cd.random_scores(episodes=2.0), "episodes must be a whole number"),
         (lambda: cd.random_scores(seed=-1), "seed must be"),
         (lambda: cd.record_episode(seed="0"), "seed must be"),
@@ -256,5 +265,5 @@ def test_follow_up_command_is_quoted_and_works_from_the_current_folder(weights_d
     out = capsys.readouterr().out
     command = next(line for line in out.splitlines() if "check them with:" in line)
     words = shlex.split(command.split("check them with: ", 1)[1].rstrip(")"))
-    assert words[:4] == ["python", "-m", "cartpole_dqn", "evaluate"]
+    assert words[-3:-1] == ["evaluate", "--weights"]
     assert weights.weight_files(Path(words[words.index("--weights") + 1]))  # relative to this folder, as a shell would
