@@ -1,12 +1,10 @@
 """The command line: ``python -m cartpole_dqn train | evaluate | play | doctor`` (also ``cartpole-dqn``).
 
-Every known mistake ends with one ``error: ...`` line on stderr and exit code 2; a programming
-error still shows its traceback. Ctrl+C ends with exit code 130 and SIGTERM with 143; during
-training both stop it early and save what was reached. All output goes through
-:func:`cartpole_dqn.console.say`: a console that cannot show a character, or a stdout that is a
-closed pipe or a full disk, never stops a command before its work is saved (the exit code is 2
-afterwards when the output was lost). ``doctor`` runs even when TensorFlow, keras-rl2 or Gymnasium
-are missing (this module imports only the standard library at the top).
+A known mistake is one ``error: ...`` line on stderr and exit code 2; a bug shows its traceback.
+Ctrl+C (130) and SIGTERM (143) stop a training early and save what it reached. Output goes through
+:func:`~cartpole_dqn.console.say`, so an odd console, a closed pipe or a full disk never stops a
+command before its work is saved (exit code 2 afterwards if the output was lost). Only the standard
+library is imported at the top: ``doctor`` runs without TensorFlow, keras-rl2 or Gymnasium.
 """
 
 from __future__ import annotations
@@ -57,13 +55,6 @@ def _checked(check, name: str):
     return parse
 
 
-def _weights_path(text: str) -> str:
-    """An argparse type: a weights path, refused when empty (kept as text: a trailing ``/`` means a folder)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("is empty; give a file name such as weights/dqn_weights.h5f")
-    return text
-
-
 def _gif_path(text: str) -> str:
     """An argparse type: a file name ending in .gif, not below a file."""
     if Path(text).suffix.lower() != ".gif" or not Path(text).stem:
@@ -83,25 +74,6 @@ def _default_env_id() -> str | None:
 
 # --------------------------------------------------------------------------------------------
 # commands
-
-
-def _check_env_fits(stored, env_id: str) -> None:
-    """A clear message when weights trained on one environment are used on another."""
-    from .envs import EnvironmentSpecError, env_sizes, make_gymnasium_env
-
-    env = make_gymnasium_env(env_id, render_mode=None)
-    try:
-        states, actions = env_sizes(env)
-    finally:
-        env.close()
-    stack = stored.dense_stack()
-    saved = (stack[0][0].shape[0], stack[-1][0].shape[1])
-    if saved != (states, actions):
-        raise EnvironmentSpecError(
-            f"The weights at {shown(stored.path)} take {saved[0]} numbers and choose among {saved[1]} actions, "
-            f"but {env_id} has {states} and {actions}. Use them on the environment they were trained on, "
-            f"or train for {env_id} with `train --env {env_id}`."
-        )
 
 
 def _rescue(dqn, failed: Path, metadata: dict) -> tuple[Path | None, str]:
@@ -196,12 +168,21 @@ def _save(args: argparse.Namespace, path: Path, run, result) -> Path:
 
 def _greedy(args: argparse.Namespace):
     """The greedy policy of the weights at ``--weights`` (read once, NumPy only), checked against ``--env``."""
+    from .envs import EnvironmentSpecError, env_sizes, make_gymnasium_env
     from .policy import GreedyPolicy
     from .weights import read_weights
 
     stored = read_weights(args.weights)
-    _check_env_fits(stored, args.env)
-    return GreedyPolicy.from_stored(stored), stored.path
+    policy, env = GreedyPolicy.from_stored(stored), make_gymnasium_env(args.env, render_mode=None)
+    states, actions = env_sizes(env)
+    env.close()
+    if (policy.states, policy.actions) != (states, actions):
+        raise EnvironmentSpecError(
+            f"The weights at {shown(stored.path)} take {policy.states} numbers and choose among {policy.actions} "
+            f"actions, but {args.env} has {states} and {actions}. Use them on the environment they were trained on, "
+            f"or train for {args.env} with `train --env {args.env}`."
+        )
+    return policy, stored.path
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -264,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         if weights is None:
             return sub
-        sub.add_argument("--weights", type=_weights_path, default=None, metavar="PATH", help=weights)
+        sub.add_argument("--weights", default=None, metavar="PATH", help=weights)
         if episodes:
             count = _checked(whole_number, "episodes")
             sub.add_argument(
