@@ -17,7 +17,9 @@ from rl.memory import SequentialMemory
 from rl.policy import BoltzmannQPolicy
 from tensorflow.keras.optimizers.legacy import Adam
 
-from .errors import CartPoleDQNError
+from .errors import CartPoleDQNError, number, whole_number
+from .errors import learning_rate as check_learning_rate
+from .errors import seed as check_seed
 
 #: The original tutorial's settings. With them, the benchmark (``scripts/bench_solve.py
 #: --tutorial-settings``) saw ten seeds need from 2,000 to 30,500 steps to solve (up to 115 s),
@@ -86,7 +88,7 @@ def make_optimizer(learning_rate: float = DEFAULT_LEARNING_RATE) -> Adam:
     updates, which only works with the *legacy* Keras optimizers: the new ``Adam`` fails with
     ``'Adam' object has no attribute '_name'``.
     """
-    return Adam(learning_rate=learning_rate)
+    return Adam(learning_rate=check_learning_rate(learning_rate))
 
 
 def build_agent(
@@ -110,13 +112,17 @@ def build_agent(
     train_interval=TUTORIAL_TRAIN_INTERVAL, batch_size=TUTORIAL_BATCH_SIZE`` for the original.
     Other keyword arguments go to ``DQNAgent`` as they are (``enable_double_dqn=True``, ...).
     """
+    actions, memory_limit = whole_number(actions, "actions"), whole_number(memory_limit, "memory_limit")
+    nb_steps_warmup = whole_number(nb_steps_warmup, "nb_steps_warmup", minimum=0)
+    train_interval, batch_size = whole_number(train_interval, "train_interval"), whole_number(batch_size, "batch_size")
+    number(target_model_update, "target_model_update", above=0)  # below 1: soft updates; 1 or more: hard, every n steps
     policy = BoltzmannQPolicy() if policy is None else policy
     memory = SequentialMemory(limit=memory_limit, window_length=1)
     return DQNAgent(
         model=model,
         memory=memory,
         policy=policy,
-        nb_actions=int(actions),
+        nb_actions=actions,
         nb_steps_warmup=nb_steps_warmup,
         target_model_update=target_model_update,
         train_interval=train_interval,
@@ -152,6 +158,7 @@ def set_seeds(seed: int) -> None:
 
     The environment has its own seed: pass ``seed=`` to :func:`cartpole_dqn.make_env`.
     """
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     tf.random.set_seed(seed)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .console import say
+
 __all__ = ["QUESTIONS", "Question", "check"]
 
 GAMMA = 0.99
@@ -113,5 +115,5 @@ def check(question: str, answer: float) -> bool:
     except (TypeError, ValueError):
         raise TypeError(f"Give the answer to {question} as a number, got {answer!r}.") from None
     right = math.isfinite(value) and abs(value - q.answer) <= q.tolerance
-    print(f"{question}: {'right' if right else 'not yet'}. {q.explanation if right else q.hint}")
+    say(f"{question}: {'right' if right else 'not yet'}. {q.explanation if right else q.hint}")
     return right

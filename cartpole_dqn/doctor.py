@@ -36,6 +36,7 @@ from pathlib import Path
 
 from . import settings
 from .checkpoints import file_sha256
+from .console import say
 from .errors import DISTRIBUTIONS
 from .paths import shown
 
@@ -489,9 +490,7 @@ def check_setup(
         ]
     )
     if brief and checks.ok:
-        print(
-            f"Setup check: all {_counted(checks)} checks passed (details: python -m cartpole_dqn doctor).", flush=True
-        )
+        say(f"Setup check: all {_counted(checks)} checks passed (details: python -m cartpole_dqn doctor).")
     elif verbose or brief:
         print_report(checks)
     return checks
@@ -527,7 +526,7 @@ def format_report(checks: list[Check]) -> str:
 
 def print_report(checks: list[Check]) -> None:
     """Print :func:`format_report` (in a notebook the same text appears under the cell)."""
-    print(format_report(checks), flush=True)
+    say(format_report(checks))
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m cartpole_dqn.doctor

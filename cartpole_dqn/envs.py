@@ -27,13 +27,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .errors import CartPoleDQNError
+from .errors import ArgumentError, CartPoleDQNError, whole_number
+from .errors import seed as check_seed
 
 __all__ = [
     "DEFAULT_ENV_ID",
     "DEFAULT_THRESHOLD",
     "GymAdapter",
     "EnvironmentSpecError",
+    "check_env_id",
     "make_env",
     "make_gymnasium_env",
     "env_sizes",
@@ -57,12 +59,19 @@ def _no_screen() -> bool:
     return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _unknown_id(env_id: str, exc: Exception) -> EnvironmentSpecError:
-    if isinstance(exc, gym.error.VersionNotFound):  # Gymnasium lists the versions that exist
-        return EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}: {' '.join(str(exc).split())}")
-    close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
-    hint = f" Did you mean one of: {close}?" if close else " List the known ids with `gymnasium.pprint_registry()`."
-    return EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}.{hint}")
+def check_env_id(env_id: object) -> str:
+    """``env_id`` when Gymnasium registers exactly that id (``"CartPole"`` is not ``"CartPole-v1"``), else a clear error."""
+    if not isinstance(env_id, str) or not env_id:
+        raise EnvironmentSpecError(f"The environment id must be a non-empty string like 'CartPole-v0', not {env_id!r}.")
+    if env_id not in gym.registry:
+        close = ", ".join(sorted(k for k in gym.registry if k.lower().startswith(env_id.split("-")[0][:4].lower())))
+        hint = (
+            f"Ids are taken exactly; these exist: {close}."
+            if close
+            else "List the ids with `gymnasium.pprint_registry()`."
+        )
+        raise EnvironmentSpecError(f"Gymnasium has no environment {env_id!r}. {hint}")
+    return env_id
 
 
 def _missing_library(env_id: str, exc: Exception) -> EnvironmentSpecError:
@@ -83,16 +92,14 @@ def _missing_library(env_id: str, exc: Exception) -> EnvironmentSpecError:
 
 
 def make_gymnasium_env(env_id: str = DEFAULT_ENV_ID, render_mode: str | None = "rgb_array") -> gym.Env:
-    """``gym.make`` with a clear error for an unknown id or a missing library (notebook 01)."""
-    if not isinstance(env_id, str) or not env_id:
-        raise EnvironmentSpecError(f"The environment id must be a non-empty string like 'CartPole-v0', not {env_id!r}.")
+    """``gym.make`` of exactly ``env_id``, with a clear error for an unknown id or a missing library (notebook 01)."""
+    check_env_id(env_id)
     try:
         env = gym.make(env_id, render_mode=render_mode)
-    except gym.error.DependencyNotInstalled as exc:  # Box2D, MuJoCo, ...: Gymnasium's message names the install
-        raise _missing_library(env_id, exc) from None
-    except gym.error.Error as exc:  # NameNotFound, VersionNotFound, NamespaceNotFound, DeprecatedEnv, ...
-        raise _unknown_id(env_id, exc) from None
-    except ImportError as exc:  # a registered environment whose module is missing (jax, shimmy, mujoco-py)
+    except (
+        gym.error.Error,
+        ImportError,
+    ) as exc:  # Box2D, MuJoCo, jax, shimmy, ...: a library it needs is missing  # a registered environment whose module is missing (jax, shimmy, mujoco-py)
         raise _missing_library(env_id, exc) from None
     if render_mode == "human" and _no_screen():
         warnings.warn(
@@ -226,6 +233,7 @@ def make_env(env_id: str = DEFAULT_ENV_ID, seed: int | None = None) -> GymAdapte
 
     Frames can always be drawn (``render_mode="rgb_array"``); drawing costs nothing until asked for.
     """
+    seed = None if seed is None else check_seed(seed)
     return GymAdapter(make_gymnasium_env(env_id, render_mode="rgb_array"), seed=seed)
 
 
@@ -285,11 +293,21 @@ def rollout(
     return scores
 
 
-def _one_at_a_time(policy: Callable[[np.ndarray], int] | None) -> BatchPolicy | None:
-    """A batch policy (for :func:`rollout`) from a function observation -> action."""
+def _one_at_a_time(policy: Callable[[np.ndarray], int] | None, env: gym.Env) -> BatchPolicy | None:
+    """A batch policy (for :func:`rollout`) from a function observation -> action, whose actions are checked."""
     if policy is None:
         return None
-    return lambda observations: [policy(observation) for observation in observations]
+
+    def checked(observation: np.ndarray):
+        action = policy(observation)
+        if isinstance(action, bool) or not env.action_space.contains(action):
+            raise ArgumentError(
+                f"The policy returned {action!r}, which is not an action: the action space of {env.spec.id} is "
+                f"{env.action_space}. Return one of its actions, such as int(np.argmax(q_values))."
+            )
+        return action
+
+    return lambda observations: [checked(observation) for observation in observations]
 
 
 def play_episode(
@@ -305,11 +323,13 @@ def play_episode(
     space seeded with ``seed``, so the same seed gives the same episode. When ``frames`` is a
     list, every frame is appended to it, starting with the one right after ``reset``.
     """
+    seed = check_seed(seed)
+    max_steps = None if max_steps is None else whole_number(max_steps, "max_steps")
     env = make_gymnasium_env(env_id, render_mode=None if frames is None else "rgb_array")
     try:
         env.action_space.seed(seed)
         on_step = None if frames is None else (lambda _k: frames.append(env.render()))
-        return float(rollout([env], [seed], _one_at_a_time(policy), max_steps, on_step)[0])
+        return float(rollout([env], [seed], _one_at_a_time(policy, env), max_steps, on_step)[0])
     finally:
         env.close()
 

@@ -1,4 +1,4 @@
-"""The package's own error types, and the checks of whole-number arguments they come from.
+"""The package's own error types, and the one place that checks arguments (:class:`ArgumentError`).
 
 Standard library only: the command line and the doctor import this module even when
 TensorFlow, keras-rl2 or Gymnasium are missing. :class:`CartPoleDQNError` is the base of
@@ -9,6 +9,8 @@ lets anything else (a bug) show its traceback.
 
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 
 __all__ = [
@@ -22,9 +24,16 @@ __all__ = [
     "ProtectedWeightsError",
     "DISTRIBUTIONS",
     "describe_setup_problem",
+    "ArgumentError",
+    "SEED_MAX",
     "whole_number",
-    "positive_int",
+    "seed",
+    "number",
+    "learning_rate",
 ]
+
+#: The largest seed: NumPy's legacy ``np.random.seed`` takes 0 ... 2**32 - 1.
+SEED_MAX = 2**32 - 1
 
 #: Import name -> the distribution to install (what pip calls it), for the libraries the series uses.
 DISTRIBUTIONS = {
@@ -43,6 +52,10 @@ DISTRIBUTIONS = {
 
 class CartPoleDQNError(Exception):
     """Base class of every error the package raises on purpose, with a message that says what to do."""
+
+
+class ArgumentError(CartPoleDQNError, ValueError, TypeError):
+    """An argument outside its rule; the message names the argument, the value, the rule and what to pass."""
 
 
 class SetupError(CartPoleDQNError, ImportError):
@@ -91,22 +104,39 @@ def describe_setup_problem(exc: BaseException) -> str:
     return f"loading the libraries failed ({type(exc).__name__}: {text})."
 
 
-def whole_number(value: object, name: str, who: str, minimum: int = 1) -> int:
-    """``value`` as an ``int`` of at least ``minimum``, or a ``ValueError`` saying ``who`` needs ``name``.
+def whole_number(value: object, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` from ``minimum`` to ``maximum``, or an :class:`ArgumentError` naming ``name``.
 
-    Accepts anything with ``__index__`` (``int``, NumPy integers) except ``bool``; refuses
-    floats such as ``2.5`` and strings such as ``"10"``.
+    Takes anything with ``__index__`` (``int``, NumPy integers) except ``bool``; refuses floats
+    (``50.7`` and ``50.0`` alike) and strings (``"50"``).
     """
     try:
-        number = operator.index(value)
+        number = None if isinstance(value, bool) else operator.index(value)
     except TypeError:
-        number = minimum - 1
-    if number < minimum or isinstance(value, bool):
-        what = "a positive whole number" if minimum == 1 else f"a whole number of at least {minimum}"
-        raise ValueError(f"{who} needs {what} for {name}, got {value!r}.")
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        rule = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise ArgumentError(
+            f"{name} must be a whole number {rule}, got {value!r}; give one such as {max(minimum, 1) * 10} "
+            "(not a fraction, a string, True or False)."
+        )
     return number
 
 
-def positive_int(value: object, name: str, who: str) -> int:
-    """:func:`whole_number` with ``minimum=1``."""
-    return whole_number(value, name, who)
+def seed(value: object, name: str = "seed") -> int:
+    """A seed: a whole number from 0 to 2**32 - 1 (what NumPy, TensorFlow and Gymnasium all take)."""
+    return whole_number(value, name, 0, SEED_MAX)
+
+
+def number(value: object, name: str, above: float | None = None) -> float:
+    """``value`` as a finite ``float`` (above ``above`` when given), or an :class:`ArgumentError` naming ``name``."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (above is not None and value <= above):
+        rule = "a finite number" + (f" above {above:g}" if above is not None else "")
+        raise ArgumentError(f"{name} must be {rule}, got {value!r}. Give one such as 0.5 (not a string, True or nan).")
+    return float(value)
+
+
+def learning_rate(value: object) -> float:
+    """A learning rate: a finite number above 0 (the tutorial's is 1e-3)."""
+    return number(value, "learning_rate", above=0)

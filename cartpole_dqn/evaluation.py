@@ -10,14 +10,14 @@ Q-value), so it gives the same scores.
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .envs import DEFAULT_ENV_ID, env_sizes, make_gymnasium_env, play_episode, rollout
+from .errors import ArgumentError, number, whole_number
+from .errors import seed as check_seed
 from .policy import GreedyPolicy, as_policy, numpy_forward
 
 __all__ = ["Evaluation", "summarize", "evaluate", "greedy_policy", "numpy_forward", "random_scores", "EVAL_BATCH"]
@@ -67,32 +67,22 @@ class Evaluation:
 
 def summarize(scores: Sequence[float], threshold: float | None = None) -> Evaluation:
     """Mean, standard deviation, min, max and the solved verdict of a list of episode scores."""
-    values = np.asarray(list(scores), dtype=float)
-    if values.size == 0:
-        raise ValueError("No scores to summarise: play at least one episode first.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"Scores must be finite numbers, got {values.tolist()!r}.")
-    if threshold is not None and not math.isfinite(threshold):
-        raise ValueError(f"The threshold must be a finite number or None, got {threshold!r}.")
+    threshold = None if threshold is None else number(threshold, "threshold")
+    try:
+        values = [number(score, "each score") for score in scores] if not isinstance(scores, str | bytes) else None
+    except (ArgumentError, TypeError):
+        values = None
+    if not values:
+        raise ArgumentError(
+            f"summarize needs a list of episode scores (finite numbers, at least one), got {scores!r}. "
+            "Play some episodes first, e.g. summarize(random_scores().scores)."
+        )
     return Evaluation(values, threshold)
 
 
 def greedy_policy(agent_or_model) -> GreedyPolicy:
     """The greedy policy of an agent or Keras model, weights read once, now: ``policy(observation) -> action``."""
     return GreedyPolicy.from_model(agent_or_model)
-
-
-def _count(name: str, value, minimum: int = 1) -> int:
-    """``value`` as a whole number of at least ``minimum``, or a clear TypeError/ValueError."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a whole number, got {value!r}.")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}.") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {number}.")
-    return number
 
 
 def evaluate(
@@ -110,10 +100,8 @@ def evaluate(
     same scores. ``max_steps`` defaults to the environment's time limit (200 on CartPole-v0).
     At most :data:`EVAL_BATCH` episodes are played at once.
     """
-    episodes = _count("episodes", episodes)
-    seed = _count("seed", seed, minimum=0)
-    if max_steps is not None:
-        max_steps = _count("max_steps", max_steps)
+    episodes, seed = whole_number(episodes, "episodes"), check_seed(seed)
+    max_steps = None if max_steps is None else whole_number(max_steps, "max_steps")
     policy = as_policy(agent_or_model)
     first = make_gymnasium_env(env_id, render_mode=None)
     try:
@@ -148,8 +136,7 @@ def random_scores(env_id: str = DEFAULT_ENV_ID, episodes: int = 10, seed: int = 
     Episode ``k`` is ``play_episode(None, env_id, seed + k)``: the episodes ``python -m cartpole_dqn
     play --random --seed <seed>`` plays.
     """
-    episodes = _count("episodes", episodes)
-    seed = _count("seed", seed, minimum=0)
+    episodes, seed = whole_number(episodes, "episodes"), check_seed(seed)
     env = make_gymnasium_env(env_id, render_mode=None)
     threshold = env.spec.reward_threshold if env.spec else None
     env.close()

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .errors import number, whole_number
+
 __all__ = [
     "Animation",
     "in_notebook",
@@ -60,8 +62,6 @@ def _as_rgb_image(frame: np.ndarray, scale: float = 1.0) -> Image.Image:
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
     image = Image.fromarray(array[:, :, :3], mode="RGB")
-    if scale <= 0:
-        raise ValueError(f"scale must be a positive number (1.0 keeps the size), got {scale!r}.")
     if scale != 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BILINEAR)
@@ -71,7 +71,7 @@ def _as_rgb_image(frame: np.ndarray, scale: float = 1.0) -> Image.Image:
 def png_bytes(frame: np.ndarray, scale: float = 0.5) -> bytes:
     """An RGB frame as PNG bytes, downscaled by ``scale`` to keep notebooks small (notebook 01)."""
     buffer = io.BytesIO()
-    _as_rgb_image(frame, scale).save(buffer, format="PNG", optimize=True)
+    _as_rgb_image(frame, number(scale, "scale", above=0)).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -81,8 +81,6 @@ def _kept_frames(frames: Sequence[np.ndarray], every: int) -> list[np.ndarray]:
         raise ValueError(
             "There are no frames to animate. Record an episode first, e.g. frames, score = record_episode()."
         )
-    if not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be a whole number >= 1 (1 keeps all frames), got {every!r}.")
     kept = list(frames[::every])
     if (len(frames) - 1) % every:
         kept.append(frames[-1])
@@ -109,8 +107,7 @@ def gif_bytes(frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale
     stores a frame identical to the one before it only once, with both display times added,
     so the file may hold fewer frames than were kept; it plays for the same time.
     """
-    if fps <= 0:
-        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}.")
+    fps, every, scale = number(fps, "fps", above=0), whole_number(every, "every"), number(scale, "scale", above=0)
     images = [_as_rgb_image(frame, scale) for frame in _kept_frames(frames, every)]
     if len({image.size for image in images}) > 1:
         raise ValueError("All frames of an animation must have the same size; these have several sizes.")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from tensorflow.keras.layers import Dense, Flatten
 from tensorflow.keras.models import Sequential
 
-from .errors import positive_int
+from .errors import ArgumentError, whole_number
 
 __all__ = ["build_model"]
 
@@ -21,16 +21,16 @@ def build_model(states: int, actions: int, hidden: int | Sequence[int] = 24, act
     ``hidden`` may also list the width of each hidden layer (``hidden=(32, 16, 8)``), and
     ``activation`` names their activation; the JSON record of saved weights keeps both.
     """
-    states = positive_int(states, "states", "build_model")
-    actions = positive_int(actions, "actions", "build_model")
+    states = whole_number(states, "states")
+    actions = whole_number(actions, "actions")
     if isinstance(hidden, Sequence) and not isinstance(hidden, str):
         if not hidden:
-            raise ValueError("build_model needs at least one hidden layer width in hidden, got an empty sequence.")
-        widths = [positive_int(width, "each hidden width", "build_model") for width in hidden]
+            raise ArgumentError("build_model needs at least one hidden layer width in hidden, got an empty sequence.")
+        widths = [whole_number(width, "each hidden width") for width in hidden]
     else:
-        widths = [positive_int(hidden, "hidden", "build_model")] * 2
+        widths = [whole_number(hidden, "hidden")] * 2
     if not isinstance(activation, str) or not activation:
-        raise ValueError(f"build_model needs an activation name such as 'relu' or 'tanh', got {activation!r}.")
+        raise ArgumentError(f"build_model needs an activation name such as 'relu' or 'tanh', got {activation!r}.")
     model = Sequential(name="q_network")
     model.add(Flatten(input_shape=(1, states), name="flatten"))
     for number, width in enumerate(widths, start=1):

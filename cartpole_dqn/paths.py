@@ -8,11 +8,12 @@ outside it, relative to the working folder when below it, else absolute.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from .settings import PROJECT_ROOT
 
-__all__ = ["shown"]
+__all__ = ["shown", "for_shell"]
 
 
 def shown(path: str | os.PathLike) -> str:
@@ -26,3 +27,13 @@ def shown(path: str | os.PathLike) -> str:
             continue
         return str(relative) if str(relative) != "." else str(absolute)
     return str(absolute)
+
+
+def for_shell(path: str | os.PathLike) -> str:
+    """``path`` as a shell in the current folder must type it: relative when below that folder, else absolute; quoted."""
+    absolute = Path(os.path.abspath(os.fspath(path)))
+    try:
+        text = str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        text = str(absolute)
+    return shlex.quote(text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .envs import DEFAULT_THRESHOLD, record_episode
+from .errors import number, whole_number
 from .media import gif_bytes, in_notebook, png_bytes, save_gif, show_animation, side_by_side
 
 __all__ = [
@@ -80,8 +81,8 @@ def plot_rewards(
     rewards = np.asarray(episode_rewards, dtype=float)
     if rewards.size == 0:
         raise ValueError("There are no episode rewards to plot. Train or test the agent first.")
-    if not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a whole number of episodes >= 1, got {window!r}.")
+    window = whole_number(window, "window")
+    threshold = None if threshold is None else number(threshold, "threshold")
     ax = _new_axes(ax)
     episodes = np.arange(1, rewards.size + 1)
     sums = np.cumsum(np.insert(rewards, 0, 0.0))

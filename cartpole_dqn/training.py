@@ -16,7 +16,6 @@ Each of these is its own small piece below (:class:`Check`, :func:`check_greedy`
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +23,11 @@ import numpy as np
 from rl.callbacks import Callback
 
 from .agent import DEFAULT_LEARNING_RATE, build_agent, compile_agent, reset_session
-from .envs import DEFAULT_ENV_ID, env_sizes, make_env
+from .console import say
+from .envs import DEFAULT_ENV_ID, check_env_id, env_sizes, make_env
+from .errors import learning_rate as check_learning_rate
+from .errors import number, whole_number
+from .errors import seed as check_seed
 from .evaluation import evaluate
 from .model import build_model
 
@@ -140,12 +143,10 @@ class SolveMonitor(Callback):
         restore_best: bool = True,
     ) -> None:
         super().__init__()
-        if eval_every < 1 or eval_episodes < 1:
-            raise ValueError("eval_every and eval_episodes must be at least 1.")
         self.env_id = env_id
-        self.eval_every = eval_every
-        self.eval_episodes = eval_episodes
-        self.eval_seed = eval_seed
+        self.eval_every = whole_number(eval_every, "eval_every")
+        self.eval_episodes = whole_number(eval_episodes, "eval_episodes")
+        self.eval_seed = check_seed(eval_seed, "eval_seed")
         self.stop_when_solved = stop_when_solved
         self.restore_best = restore_best
         self.progress = progress
@@ -269,7 +270,7 @@ class SolveMonitor(Callback):
         return text + "."
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream or sys.stdout, flush=True)
+        say(text, self.stream)
 
 
 @dataclass
@@ -312,8 +313,9 @@ def train(
     ``threshold`` replaces the environment's ``reward_threshold`` as the bar for "solved";
     ``restore_best=False`` keeps the final weights (see :class:`SolveMonitor`).
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}.")
+    steps, seed, learning_rate = whole_number(steps, "steps"), check_seed(seed), check_learning_rate(learning_rate)
+    eval_every, eval_episodes = whole_number(eval_every, "eval_every"), whole_number(eval_episodes, "eval_episodes")
+    threshold, env_id = None if threshold is None else number(threshold, "threshold"), check_env_id(env_id)
     reset_session(seed)
     env = make_env(env_id, seed=seed)
     states, actions = env_sizes(env)

@@ -44,6 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import checkpoints
+from .agent import session_of
 from .checkpoints import data_files, file_sha256, index_file
 from .errors import (
     ProtectedWeightsError,
@@ -55,7 +56,6 @@ from .errors import (
     _WeightsExistError,
     _WeightsPathError,
 )
-from .agent import session_of
 from .paths import shown
 from .settings import PROJECT_ROOT, WEIGHTS_DIR
 from .stored import StoredWeights, check_fits, layer_records, network_of

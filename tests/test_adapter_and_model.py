@@ -85,7 +85,7 @@ def test_model_shapes_and_770_parameters():
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "4", True])
 def test_model_refuses_bad_sizes(bad):
-    with pytest.raises(ValueError, match="positive whole number for states"):
+    with pytest.raises(ValueError, match="states must be a whole number of at least 1"):
         cd.build_model(bad, 2)
 
 

@@ -133,18 +133,13 @@ def test_a_gif_below_a_file_is_refused_before_playing(tmp_path, capsys):
     assert "afile is a file, not a folder" in one_error_line(capsys.readouterr().err)
 
 
-def test_negative_numbers_say_the_minimum(capsys):
-    assert cli.main(["evaluate", "--seed", "-1"]) == 2
-    assert "argument --seed: must be at least 0, got -1" in one_error_line(capsys.readouterr().err)
-
-
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["evaluate", "--seed", "1,2"], "expected a whole number"),
-        (["evaluate", "--episodes", "1,0,0"], "expected a whole number"),
-        (["train", "--steps", "5,0000"], "expected a whole number"),
-        (["train", "--steps", "1.5"], "expected a whole number"),
+        (["evaluate", "--seed", "1,2"], "must be a whole number"),
+        (["evaluate", "--episodes", "1,0,0"], "must be a whole number"),
+        (["train", "--steps", "5,0000"], "must be a whole number"),
+        (["train", "--steps", "1.5"], "must be a whole number"),
     ],
 )
 def test_numbers_with_misplaced_commas_are_refused(argv, expected, capsys):
