@@ -42,15 +42,13 @@ DEFAULT_WARMUP = TUTORIAL_WARMUP
 DEFAULT_TRAIN_INTERVAL = 4
 DEFAULT_BATCH_SIZE = 64
 
-#: The series' recipe before issue 12: one update of 32 transitions every step. The shipped agent
-#: was trained with it (``make pretrained`` pins it, so it keeps reproducing that agent bit for bit),
-#: and notebook 06's variants and notebook 05's learning curves were measured with it.
-SHIPPED_RECIPE = {
-    "learning_rate": 3e-3,
-    "target_model_update": 5e-2,
-    "nb_steps_warmup": TUTORIAL_WARMUP,
-    "train_interval": TUTORIAL_TRAIN_INTERVAL,
-    "batch_size": TUTORIAL_BATCH_SIZE,
+#: The recipe in one dict (``train(**RECIPE)``): what notebook 03 teaches and the shipped agent was trained with.
+RECIPE = {
+    "learning_rate": DEFAULT_LEARNING_RATE,
+    "target_model_update": DEFAULT_TARGET_MODEL_UPDATE,
+    "nb_steps_warmup": DEFAULT_WARMUP,
+    "train_interval": DEFAULT_TRAIN_INTERVAL,
+    "batch_size": DEFAULT_BATCH_SIZE,
 }
 
 #: Replay memory size (the tutorial's, unchanged) and the metric compiled into the agent.
@@ -68,8 +66,8 @@ __all__ = [
     "TUTORIAL_WARMUP",
     "TUTORIAL_TRAIN_INTERVAL",
     "TUTORIAL_BATCH_SIZE",
-    "SHIPPED_RECIPE",
     "DEFAULT_MEMORY_LIMIT",
+    "RECIPE",
     "METRICS",
     "build_agent",
     "compile_agent",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import compat
+from . import compat_agents
 
 __all__ = ["GreedyPolicy", "as_policy", "numpy_forward", "ACTIVATIONS", "stored_activations"]
 
@@ -31,7 +31,10 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 # keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 9)
 ACTIVATIONS.update(
-    {f"dueling_{t}": functools.partial(compat.dueling_numpy, dueling_type=t) for t in compat.DUELING_TYPES}
+    {
+        f"dueling_{t}": functools.partial(compat_agents.dueling_numpy, dueling_type=t)
+        for t in compat_agents.DUELING_TYPES
+    }
 )
 
 Layer = tuple[np.ndarray, np.ndarray, str]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cartpole_dqn as cd
-from cartpole_dqn import compat, variants
+from cartpole_dqn import compat_agents, variants
 
 import numpy as np
 import pytest
@@ -237,11 +237,11 @@ def test_optimizer_settings_without_legacy_equivalent_are_clear_errors():
     with pytest.raises(TypeError, match="learning rate twice"):
         Adam(0.1, lr=0.2)
     with pytest.raises(ValueError, match="weight_decay=0.1.*Leave weight_decay out"):
-        compat.legacy_optimizer(Adam(weight_decay=0.1))
+        compat_agents.legacy_optimizer(Adam(weight_decay=0.1))
     with pytest.raises(ValueError, match="AdamW has none"):
-        compat.legacy_optimizer(AdamW())
+        compat_agents.legacy_optimizer(AdamW())
     legacy = tf.keras.optimizers.legacy.Adam(learning_rate=0.5)
-    assert compat.legacy_optimizer(legacy) is legacy
+    assert compat_agents.legacy_optimizer(legacy) is legacy
 
 
 def test_dueling_head_names_cannot_clash_with_the_series_model():
