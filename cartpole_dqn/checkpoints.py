@@ -1,24 +1,14 @@
 """Every file the package writes goes through :func:`put`, and every file it reads through :func:`read`.
 
-Standard library only (the doctor uses it without TensorFlow). The rules, kept here once:
-
-* :func:`named`: a name must end in its suffix (``.gif``, ``.png``, ``.h5f`` for a checkpoint);
-* :func:`put` never writes the shipped agent (``dqn_pretrained.*`` in ``weights/`` and in
-  ``CARTPOLE_DQN_WEIGHTS_DIR``), judged by what the target *is*: through symlinks, and by content
-  (a byte copy of a shipped file counts); it refuses existing files unless ``overwrite=True``,
-  and anything that is not a regular file;
-* :func:`put` writes the new files into a staging folder ``.<name>.save-…`` next to the targets,
-  fsyncs them, and renames each into place (Ctrl+C and SIGTERM wait for the renames). Each
-  file is switched atomically; a set of files (a checkpoint's parts and its record) switches in
-  order, record last, so the record's checksums tell a reader whether it sees one complete save.
-  Only a killed process can leave a set half switched: its staging folder then holds the files
-  not yet in place, and the next load names it (:func:`leftovers`);
-* :func:`read` opens without blocking (a FIFO never hangs), refuses what is not a regular file and
-  anything larger than a bound, and never takes a lock: nothing a stopped process holds can
-  make a reader wait. Writers of one name take a short exclusive lock for the renames only.
-
-A checkpoint ``x.h5f`` is two files, ``x.h5f.index`` and ``x.h5f.data-00000-of-00001``, plus the
-JSON record ``x.json``.
+Standard library only (the doctor uses it). :func:`named` holds the suffix rule (``.gif``, ``.png``,
+``.h5f``). :func:`put` never writes the shipped agent (judged by what a target *is*: symlinks
+resolved, bytes compared), refuses existing files without ``overwrite=True`` and anything but a
+regular file, stages the new files fsynced in ``.<name>.save-…`` next to the targets and renames
+them into place in order (a checkpoint's record last, so its checksums tell a reader whether it
+sees one complete save). Only a killed process can leave a set half switched; its staging
+folder then holds the rest, and the next load names it (:func:`leftovers`). :func:`read` never
+blocks (a FIFO is refused at once), bounds the size and takes no lock: a stopped process cannot
+make a reader wait. Writers of one name hold a short lock for the renames only.
 """
 
 from __future__ import annotations
@@ -101,9 +91,13 @@ def named(path: str | os.PathLike, suffix: str, example: str) -> Path:
         raise _WeightsPathError(f"The file name is empty; give one such as {example!r}.")
     result = Path(text).expanduser()
     if text.endswith(("/", os.sep)) or result.name in ("", ".", ".."):
-        raise _WeightsPathError(f"{text!r} names a folder, not a file; give a file name inside it, such as {example!r}.")
+        raise _WeightsPathError(
+            f"{text!r} names a folder, not a file; give a file name inside it, such as {example!r}."
+        )
     if not result.name.endswith(suffix) or result.name == suffix:
-        fixed = result.with_suffix(suffix) if result.suffix and suffix != ".h5f" else result.with_name(result.name + suffix)
+        fixed = (
+            result.with_suffix(suffix) if result.suffix and suffix != ".h5f" else result.with_name(result.name + suffix)
+        )
         raise _WeightsPathError(f"The name {shown(result)} must end in {suffix}: use {shown(fixed)}.")
     return result
 
@@ -113,13 +107,8 @@ class NotARegularFile(OSError):
 
 
 def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")]
+    return next((text for test, text in kinds if test(mode)), "a device")
 
 
 def read(path: str | os.PathLike, limit: int = MAX_BYTES) -> bytes:
@@ -131,13 +120,11 @@ def read(path: str | os.PathLike, limit: int = MAX_BYTES) -> bytes:
             raise NotARegularFile(errno.EINVAL, f"it is {_kind(mode)}, not a regular file", os.fspath(path))
         if size > limit:
             raise NotARegularFile(errno.EFBIG, f"it holds {size:,} bytes, more than the {limit:,} allowed")
-        chunks, total = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise NotARegularFile(errno.EFBIG, f"it holds more than the {limit:,} bytes allowed")
-        return b"".join(chunks)
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise NotARegularFile(errno.EFBIG, f"it holds more than the {limit:,} bytes allowed")
+        return data
     finally:
         os.close(fd)
 
@@ -246,11 +233,16 @@ def put(
                 os.fsync(file.fileno())
         if dry_run:
             return
-        with _writer_lock(key), _signals_deferred():
+        with _locked(key, "lock", _WRITER_WAIT_SECONDS), signals_deferred():
             for target in targets:
                 os.replace(staging / target.name, target)
                 placed += 1
         _fsync_folder(key.parent)
+    except ReservationBusy:
+        raise WeightsWriteError(
+            f"Another process has been writing {shown(key)} for over {_WRITER_WAIT_SECONDS:.0f} s (it may be "
+            "stopped); finish or end it, or choose another name."
+        ) from None
     except OSError as exc:
         if 0 < placed < len(targets):
             raise WeightsWriteError(
@@ -287,22 +279,22 @@ def _lock_file(key: Path, kind: str):
         return None
 
 
+class ReservationBusy(Exception):
+    """Another process holds the lock (a training that will save at the same place, or a writer)."""
+
+
 @contextlib.contextmanager
-def _writer_lock(key: Path) -> Iterator[None]:
-    """Exclusive among writers of ``key``, for the renames only; a few seconds at most, then a clear error."""
-    handle = _lock_file(key, "lock")
+def _locked(key: Path, kind: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the exclusive lock ``kind`` of ``key``, waiting at most ``wait`` seconds, else ReservationBusy."""
+    handle, deadline = _lock_file(key, kind), time.monotonic() + wait
     try:
-        deadline = time.monotonic() + _WRITER_WAIT_SECONDS
         while handle is not None:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WeightsWriteError(
-                        f"Another process has been writing {shown(key)} for over {_WRITER_WAIT_SECONDS:.0f} s "
-                        "(it may be stopped); finish or end it, or choose another name."
-                    ) from None
+                if time.monotonic() >= deadline:
+                    raise ReservationBusy(str(key)) from None
                 time.sleep(0.02)
         yield
     finally:
@@ -310,24 +302,9 @@ def _writer_lock(key: Path) -> Iterator[None]:
             handle.close()
 
 
-class ReservationBusy(Exception):
-    """Another process is training an agent that it will save at the same place."""
-
-
-@contextlib.contextmanager
-def training_reservation(prefix: Path) -> Iterator[None]:
+def training_reservation(prefix: Path):
     """Hold a lock for a training that will save to ``prefix``; ReservationBusy at once if another holds it."""
-    handle = _lock_file(Path(os.path.realpath(prefix)), "training")
-    try:
-        if handle is not None:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ReservationBusy(str(prefix)) from None
-        yield
-    finally:
-        if handle is not None:
-            handle.close()
+    return _locked(Path(os.path.realpath(prefix)), "training")
 
 
 @contextlib.contextmanager
@@ -359,6 +336,3 @@ def signals_deferred() -> Iterator[None]:
                 raise KeyboardInterrupt
             elif handler == signal.SIG_DFL:
                 os.kill(os.getpid(), number)
-
-
-_signals_deferred = signals_deferred

@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import checkpoints
-
 from .errors import number, whole_number
 
 __all__ = [

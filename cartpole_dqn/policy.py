@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import compat_agents
+from .errors import WeightsMismatchError
 
 __all__ = ["GreedyPolicy", "as_policy", "numpy_forward", "ACTIVATIONS", "stored_activations"]
 

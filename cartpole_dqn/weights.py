@@ -1,20 +1,13 @@
 """Saving and loading the Q-network's weights, with errors that say what to do (notebooks 03 and 04).
 
-keras-rl2's ``dqn.save_weights("x.h5f")`` writes a TensorFlow checkpoint: two files,
-``x.h5f.index`` (what is stored where) and ``x.h5f.data-00000-of-00001`` (the numbers).
-:func:`save_weights` and :func:`load_weights` write and read the same files, plus a JSON record
-``x.json`` with the package versions, each layer's shapes, width and activation, any
-``metadata`` you pass, and the SHA-256 of both parts. Every file goes through the one write and
-read path of :mod:`cartpole_dqn.checkpoints`, which keeps its rules: names end in ``.h5f``,
-nothing is asked on standard input (existing files need ``overwrite=True``), the shipped agent
-is never overwritten (:class:`ProtectedWeightsError`), and a save switches its files in
-atomically, record last.
-
-A load reads every file and checks it *before* touching the model: a missing file
-(:class:`WeightsNotFoundError`), weights of another network (:class:`WeightsMismatchError`,
-naming the layer and both shapes), a damaged file, a mix of two saves or non-finite numbers
-(:class:`WeightsCorruptError`) each say what happened and what to do, and the model keeps its
-weights. A save of NaN or infinite weights is refused (:class:`NonFiniteWeightsError`).
+A checkpoint ``x.h5f`` is keras-rl2's TensorFlow checkpoint (``x.h5f.index`` and
+``x.h5f.data-00000-of-00001``) plus the JSON record ``x.json``: versions, each layer's shapes, width
+and activation, your ``metadata``, and the SHA-256 of both parts. Files go through the one write
+and read path of :mod:`cartpole_dqn.checkpoints` (names end in ``.h5f``; existing files need
+``overwrite=True``; the shipped agent is never written). A load reads and checks everything
+*before* touching the model: missing files (:class:`WeightsNotFoundError`), another network
+(:class:`WeightsMismatchError`, naming the layer and both shapes), damage, a mix of two saves or
+non-finite numbers (:class:`WeightsCorruptError`). NaN or infinite weights are never saved.
 """
 
 from __future__ import annotations
@@ -168,7 +161,9 @@ def _read_record(prefix: Path) -> dict[str, Any] | None:
             f"checksums cannot be checked. {_how_to_get_good_weights(prefix)}"
         ) from None
     if not isinstance(data, dict):
-        raise WeightsCorruptError(f"The record {shown(where)} is damaged (not a JSON object). {_how_to_get_good_weights(prefix)}")
+        raise WeightsCorruptError(
+            f"The record {shown(where)} is damaged (not a JSON object). {_how_to_get_good_weights(prefix)}"
+        )
     return data
 
 
@@ -198,8 +193,14 @@ def _read_once(prefix: Path) -> StoredWeights:
     if not os.path.lexists(index) and not data:
         raise _not_found(prefix)
     if not os.path.lexists(index) or not data:
-        present, missing = (shown(data[0]), shown(index)) if data else (shown(index), f"{shown(prefix)}.data-00000-of-00001")
-        fix = "Restore them with `git checkout weights/`." if _is_shipped(prefix) else "Copy both files together, or train and save the agent again (notebook 03)."
+        present, missing = (
+            (shown(data[0]), shown(index)) if data else (shown(index), f"{shown(prefix)}.data-00000-of-00001")
+        )
+        fix = (
+            "Restore them with `git checkout weights/`."
+            if _is_shipped(prefix)
+            else "Copy both files together, or train and save the agent again (notebook 03)."
+        )
         raise WeightsNotFoundError(
             f"Only half of the weights at {shown(prefix)} is there: {present} exists but {missing} is missing "
             f"(a checkpoint needs both files). {fix}"
@@ -317,7 +318,9 @@ def _check_save_path(prefix: Path, overwrite: bool, protect: bool) -> Path:
             f"overwritten. Save under another name, such as {shown(DEFAULT_WEIGHTS)}."
         )
     if checkpoints.checkpoint_files(prefix) and not overwrite:
-        raise _WeightsExistError(f"Weights already exist at {shown(prefix)}; pass overwrite=True or choose another name.")
+        raise _WeightsExistError(
+            f"Weights already exist at {shown(prefix)}; pass overwrite=True or choose another name."
+        )
     files = [(file, b"") for file in [*_parts(prefix), prefix.with_suffix(".json")]]
     checkpoints.put(files, overwrite, name=prefix, protect=protect, dry_run=True)
     return prefix
