@@ -17,11 +17,8 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
-from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +41,7 @@ from .errors import (
 )
 from .paths import shown
 from .settings import PROJECT_ROOT, WEIGHTS_DIR
-from .stored import StoredWeights, check_fits, layer_records, network_of
+from .stored import StoredWeights, check_fits, json_default, network_of, new_record
 
 __all__ = [
     "SHIPPED_WEIGHTS",
@@ -335,28 +332,6 @@ def check_save_path(path: str | os.PathLike | None = None, overwrite: bool = Fal
     return _check_save_path(_as_path(path, DEFAULT_WEIGHTS), overwrite, protect=True)
 
 
-def _versions() -> dict[str, str]:
-    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
-    for name in ("tensorflow", "tf-keras", "keras-rl2", "gymnasium", "numpy"):
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(
-        f"metadata must hold only numbers, strings, lists and dicts; {type(value).__name__} cannot be written to JSON."
-    )
-
-
 def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any] | None, protect: bool) -> Path:
     model = network_of(agent_or_model, "save_weights")
     if not all(np.isfinite(array).all() for array in model.get_weights()):
@@ -364,21 +339,7 @@ def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any
             "The model's weights are not finite (NaN or infinite numbers): the training diverged, so they were "
             "not saved. Train again with a lower learning rate (e.g. learning_rate=1e-3)."
         )
-    info: dict[str, Any] = {
-        "weights": prefix.name,
-        "format": "tensorflow-checkpoint",
-        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "layers": layer_records(model),
-        "versions": _versions(),
-    }
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict of JSON-friendly values, not {type(metadata).__name__}.")
-    if reserved := sorted(set(metadata or {}) & {*info, "sha256"}):
-        raise ValueError(
-            f"metadata may not set {', '.join(reserved)}: the record fills those in itself. Use other key names."
-        )
-    info.update(metadata or {})
-    json.dumps(info, default=_json_default)  # refuse metadata that cannot be written, before writing anything
+    info = new_record(model, prefix.name, metadata)
     _check_save_path(prefix, overwrite, protect)
     scratch = Path(tempfile.mkdtemp(prefix="cartpole-dqn-save-"))
     try:  # TensorFlow writes into a private scratch folder; the files then go through the one write path
@@ -393,7 +354,7 @@ def _save(agent_or_model, prefix: Path, overwrite: bool, metadata: dict[str, Any
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     info["sha256"] = {path.name: hashlib.sha256(content).hexdigest() for path, content in parts}
-    record = (json.dumps(info, indent=2, default=_json_default) + "\n").encode("utf-8")
+    record = (json.dumps(info, indent=2, default=json_default) + "\n").encode("utf-8")
     new = {path.name for path, _ in parts}
     stale = [file for file in data_files(prefix) if file.name not in new]
     checkpoints.put([*parts, (prefix.with_suffix(".json"), record)], overwrite, name=prefix, protect=protect)
