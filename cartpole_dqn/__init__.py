@@ -13,7 +13,7 @@ module             what it holds                                                
 ``evaluation``     score summaries, the fast greedy evaluator                       01, 03
 ``training``       ``SolveMonitor`` (stop when solved), ``train``                   03
 ``weights``        saving and loading weights with clear errors                     03, 04
-``checkpoints``    the files of a saved agent: locks, staging, atomic renames      03, 04
+``checkpoints``    the one write and read path of every file (GIFs, weights, ...)  01, 03
 ``stored``         the network in a weights file: layers, activations, fit check  03, 04
 ``errors``         the package's error types (one base), whole-number checks      all
 ``paths``          paths shown relative to the project or the working folder      all

@@ -1,56 +1,50 @@
-"""The files of a saved agent: where they are, how they are locked, read and put in place.
+"""Every file the package writes goes through :func:`put`, and every file it reads through :func:`read`.
 
-:mod:`cartpole_dqn.weights` holds the public API and its messages; this module holds the file
-mechanics it relies on, so each can be read on its own:
-
-* a checkpoint ``x.h5f`` is two files, ``x.h5f.index`` and ``x.h5f.data-00000-of-00001``, plus
-  the JSON record ``x.json``;
-* readers and writers of one checkpoint take a lock (a file in the system's temporary folder named
-  after the checkpoint's real path; shared to read, exclusive to put new files in place), so a
-  reader never sees half of a save, and two saves never interleave their renames (POSIX
-  ``fcntl``; on Windows there is no lock);
-* a training that will save to ``x.h5f`` holds a second such lock, so a second training to the
-  same place is refused before it starts, not after;
-* TensorFlow reads a checkpoint prefix as a glob pattern, so a name with ``[``, ``]``, ``*`` or
-  ``?`` is read through a copy under a plain name;
-* new files are written in a staging folder next to the destination and renamed into place;
-  if any step fails, every previous file is put back.
+Standard library only (the doctor uses it). :func:`named` holds the suffix rule (``.gif``, ``.png``,
+``.h5f``). :func:`put` never writes the shipped agent (judged by what a target *is*: symlinks
+resolved, bytes compared), refuses existing files without ``overwrite=True`` and anything but a
+regular file, stages the new files fsynced in ``.<name>.save-…`` next to the targets and renames
+them into place in order (a checkpoint's record last, so its checksums tell a reader whether it
+sees one complete save). Only a killed process can leave a set half switched; its staging
+folder then holds the rest, and the next load names it (:func:`leftovers`). :func:`read` never
+blocks (a FIFO is refused at once), bounds the size and takes no lock: a stopped process cannot
+make a reader wait. Writers of one name hold a short lock for the renames only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import os
 import re
 import shutil
 import signal
+import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from . import settings
+from .errors import ProtectedWeightsError, WeightsWriteError, _WeightsExistError, _WeightsPathError
+from .paths import shown
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no advisory locks, saves are still atomic per file
+except ImportError:  # pragma: no cover - Windows: no advisory locks; each file still switches atomically
     fcntl = None
 
-__all__ = [
-    "index_file",
-    "data_files",
-    "checkpoint_files",
-    "file_sha256",
-    "locked",
-    "training_reservation",
-    "ReservationBusy",
-    "plain_copy",
-    "move_into_place",
-    "probe_writable",
-]
+__all__ = ["named", "put", "read", "read_problem", "is_shipped", "leftovers", "file_sha256", "index_file"]
 
+#: The shipped agent's files, protected in the project's ``weights/`` and in ``settings.WEIGHTS_DIR``.
+SHIPPED_NAMES = ("dqn_pretrained.h5f.index", "dqn_pretrained.h5f.data-00000-of-00001", "dqn_pretrained.json")
+#: The largest file :func:`read` reads (a CartPole checkpoint is a few KB).
+MAX_BYTES = 64 << 20
 _DATA_SUFFIX = re.compile(r"\.data-\d{5}-of-\d{5}$")
-_GLOB_CHARACTERS = frozenset("*?[]")
+_WRITER_WAIT_SECONDS = 5.0
 
 
 def strip_file_suffix(prefix: Path) -> Path:
@@ -75,111 +69,247 @@ def data_files(prefix: Path) -> list[Path]:
 def checkpoint_files(prefix: Path) -> list[Path]:
     """The files of the checkpoint that exist: ``[x.h5f.index, x.h5f.data-…]`` (either may be missing)."""
     index = index_file(prefix)
-    return ([index] if index.is_file() else []) + data_files(prefix)
+    return ([index] if os.path.lexists(index) else []) + data_files(prefix)
+
+
+def leftovers(name: Path) -> list[Path]:
+    """Staging folders of saves to ``name`` that never finished (a killed process leaves one)."""
+    pattern = os.path.join(glob.escape(str(name.parent)), "." + glob.escape(name.name) + ".save-*")
+    return sorted(Path(p) for p in glob.glob(pattern) if os.path.isdir(p))
+
+
+# --------------------------------------------------------------------------------------------
+# names and reading
+
+
+def named(path: str | os.PathLike, suffix: str, example: str) -> Path:
+    """``path`` as a Path whose name ends in ``suffix``; a clear error for a non-path, empty name or folder."""
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+        raise TypeError(f"A file name such as {example!r} is needed here, not {path!r}.")
+    text = os.fspath(path)
+    if not text.strip():
+        raise _WeightsPathError(f"The file name is empty; give one such as {example!r}.")
+    result = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or result.name in ("", ".", ".."):
+        raise _WeightsPathError(
+            f"{text!r} names a folder, not a file; give a file name inside it, such as {example!r}."
+        )
+    if not result.name.endswith(suffix) or result.name == suffix:
+        fixed = (
+            result.with_suffix(suffix) if result.suffix and suffix != ".h5f" else result.with_name(result.name + suffix)
+        )
+        raise _WeightsPathError(f"The name {shown(result)} must end in {suffix}: use {shown(fixed)}.")
+    return result
+
+
+class NotARegularFile(OSError):
+    """A FIFO, device, socket or folder where a file was expected (also: a file too large to be ours)."""
+
+
+def _kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")]
+    return next((text for test, text in kinds if test(mode)), "a device")
+
+
+def read(path: str | os.PathLike, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; an ``OSError`` otherwise, at once (never a hang)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode, size = os.fstat(fd).st_mode, os.fstat(fd).st_size
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(errno.EINVAL, f"it is {_kind(mode)}, not a regular file", os.fspath(path))
+        if size > limit:
+            raise NotARegularFile(errno.EFBIG, f"it holds {size:,} bytes, more than the {limit:,} allowed")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise NotARegularFile(errno.EFBIG, f"it holds more than the {limit:,} bytes allowed")
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_problem(exc: OSError) -> str:
+    """What an ``OSError`` met while reading means, in a few words (never a hint about writing)."""
+    if isinstance(exc, NotARegularFile):
+        return exc.strerror
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "you may not read it; fix its permissions"
+    if exc.errno == errno.ENOENT:
+        return "it does not exist"
+    return exc.strerror or str(exc)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file, as 64 hexadecimal digits (the doctor uses it too: standard library only)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The SHA-256 of a file, as 64 hexadecimal digits (the doctor uses it too)."""
+    return hashlib.sha256(read(path)).hexdigest()
 
 
-def _lock_path(prefix: Path, kind: str) -> Path:
-    """A lock file for ``prefix`` in the system's temporary folder (works for read-only folders too)."""
-    key = hashlib.sha256(os.path.realpath(prefix).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    folder = Path(tempfile.gettempdir()) / f"cartpole-dqn-locks-{getattr(os, 'getuid', lambda: 0)()}"
-    folder.mkdir(exist_ok=True)
-    return folder / f"{key}.{kind}"
+# --------------------------------------------------------------------------------------------
+# writing
 
 
-def _lock_file(prefix: Path, kind: str):
-    """The open lock file of ``kind`` for ``prefix`` (the caller closes it), or None where there is no lock."""
+def _shipped_files() -> list[Path]:
+    folders = {Path(settings.WEIGHTS_DIR), settings.PROJECT_ROOT / "weights"}
+    return [folder / name for folder in folders for name in SHIPPED_NAMES]
+
+
+def is_shipped(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is one of the shipped agent's files: the same file (through symlinks) or the same bytes."""
+    real = os.path.normcase(os.path.realpath(path))
+    shipped = _shipped_files()
+    if any(real == os.path.normcase(os.path.realpath(file)) for file in shipped):
+        return True
+    try:
+        target = os.stat(real)
+    except OSError:
+        return False
+    for file in shipped:
+        with contextlib.suppress(OSError):
+            other = os.stat(file)
+            if os.path.samestat(target, other):
+                return True
+            if stat.S_ISREG(target.st_mode) and other.st_size == target.st_size and read(real) == read(file):
+                return True
+    return False
+
+
+def write_problem(path: Path, exc: OSError) -> str:
+    """What an ``OSError`` met while writing means for a learner, in a few words."""
+    if blocking := next((p for p in path.parents if p.exists() and not p.is_dir()), None):
+        return f"{shown(blocking)} is a file, not a folder; choose a path inside a folder"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"the name {path.name!r} is too long for this filesystem; choose a shorter one"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "that folder is read-only for you; choose a folder you can write to, or fix its permissions"
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return "the disk is full (or a size limit was reached); free some space or choose another disk"
+    return f"{exc.strerror or exc}; check the path and that you may write there"
+
+
+def _check_target(target: Path, overwrite: bool, protect: bool) -> None:
+    if protect and is_shipped(target):
+        raise ProtectedWeightsError(
+            f"{shown(target)} holds the shipped pre-trained agent, which the notebooks rely on, so it is never "
+            "overwritten. Save under another name."
+        )
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # the write itself will say why (a path below a file, a name too long, ...)
+    if not stat.S_ISREG(mode):
+        raise _WeightsPathError(f"{shown(target)} is {_kind(mode)}, not a regular file; choose another name.")
+    if not overwrite:
+        raise _WeightsExistError(f"{shown(target)} already exists; pass overwrite=True or choose another name.")
+
+
+def put(
+    files: Sequence[tuple[Path, bytes]],
+    overwrite: bool = False,
+    name: Path | None = None,
+    protect: bool = True,
+    dry_run: bool = False,
+) -> None:
+    """Write ``files`` (``(path, bytes)``, all in one folder) atomically, in order; the one write path.
+
+    ``name`` is what the files are saved as (a checkpoint prefix; default: the first file): it
+    names the staging folder and the writers' lock. ``dry_run`` goes as far as the staged,
+    fsynced files and removes them: it raises what a real write would meet.
+    """
+    targets = [Path(os.path.realpath(path)) for path, _ in files]
+    for target in targets:
+        _check_target(target, overwrite, protect)
+    key = Path(os.path.realpath(name if name is not None else files[0][0]))
+    staging, placed = None, 0
+    try:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key.name}.save-", dir=key.parent))
+        for target, (_, data) in zip(targets, files, strict=True):
+            with open(staging / target.name, "xb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        if dry_run:
+            return
+        with _locked(key, "lock", _WRITER_WAIT_SECONDS), signals_deferred():
+            for target in targets:
+                os.replace(staging / target.name, target)
+                placed += 1
+        _fsync_folder(key.parent)
+    except ReservationBusy:
+        raise WeightsWriteError(
+            f"Another process has been writing {shown(key)} for over {_WRITER_WAIT_SECONDS:.0f} s (it may be "
+            "stopped); finish or end it, or choose another name."
+        ) from None
+    except OSError as exc:
+        if 0 < placed < len(targets):
+            raise WeightsWriteError(
+                f"Writing {shown(key)} stopped halfway ({write_problem(key, exc)}): the files not yet in place are "
+                f"in {shown(staging)}; move them next to {key.name} to finish it."
+            ) from None
+        raise WeightsWriteError(
+            f"Writing {shown(key)} failed ({write_problem(key, exc)}); the previous files, if any, are unchanged."
+        ) from None
+    finally:
+        if staging is not None and placed in (0, len(targets)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _lock_file(key: Path, kind: str):
+    """The open lock file of ``kind`` for ``key`` in the system's temporary folder, or None (no locks here)."""
     if fcntl is None:
         return None
+    digest = hashlib.sha256(os.fspath(key).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    folder = Path(tempfile.gettempdir()) / f"cartpole-dqn-locks-{getattr(os, 'getuid', lambda: 0)()}"
     try:
-        return open(_lock_path(prefix, kind), "a+b")  # noqa: SIM115 - closed by the caller
+        folder.mkdir(exist_ok=True)
+        return open(folder / f"{digest}.{kind}", "a+b")  # noqa: SIM115 - closed by the caller
     except OSError:
         return None
 
 
-@contextlib.contextmanager
-def locked(prefix: Path, exclusive: bool) -> Iterator[None]:
-    """Hold the checkpoint's lock: shared for reading, exclusive for putting new files in place.
-
-    Where the lock file cannot be made (a read-only folder, Windows), nobody can write there
-    either, or there is no lock to take: the caller goes ahead unlocked.
-    """
-    handle = _lock_file(prefix, "lock")
-    try:
-        if handle is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        if handle is not None:
-            handle.close()  # also releases the lock
-
-
 class ReservationBusy(Exception):
-    """Another process is training an agent that it will save at the same place."""
+    """Another process holds the lock (a training that will save at the same place, or a writer)."""
 
 
 @contextlib.contextmanager
-def training_reservation(prefix: Path) -> Iterator[None]:
-    """Hold ``.x.h5f.training`` for a training that will save to ``x.h5f``; ReservationBusy if taken."""
-    handle = _lock_file(prefix, "training")
+def _locked(key: Path, kind: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the exclusive lock ``kind`` of ``key``, waiting at most ``wait`` seconds, else ReservationBusy."""
+    handle, deadline = _lock_file(key, kind), time.monotonic() + wait
     try:
-        if handle is not None:
+        while handle is not None:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
-                raise ReservationBusy(str(prefix)) from None
+                if time.monotonic() >= deadline:
+                    raise ReservationBusy(str(key)) from None
+                time.sleep(0.02)
         yield
     finally:
         if handle is not None:
             handle.close()
 
 
-def has_glob_characters(path: Path) -> bool:
-    return any(c in _GLOB_CHARACTERS for c in str(path))
-
-
-@contextlib.contextmanager
-def plain_copy(prefix: Path, files: list[Path]) -> Iterator[Path]:
-    """``prefix`` itself, or (when its path has glob characters) a temporary copy under a plain name."""
-    if not has_glob_characters(prefix):
-        yield prefix
-        return
-    folder = Path(tempfile.mkdtemp(prefix="cartpole-dqn-read-"))
-    try:
-        copy = folder / "weights"
-        for file in files:
-            shutil.copyfile(file, folder / ("weights" + file.name[len(prefix.name) :]))
-        yield copy
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def probe_writable(prefix: Path, names: list[str]) -> None:
-    """Create (and remove) a staging folder next to ``prefix`` holding empty files of ``names``.
-
-    Raises the ``OSError`` a save would meet: a read-only folder, a path under a file, a name
-    too long for the filesystem. Creates missing parent folders (a save would too).
-    """
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".save-", dir=prefix.parent))
-    try:
-        for name in names:
-            (staging / name).write_bytes(b"")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def training_reservation(prefix: Path):
+    """Hold a lock for a training that will save to ``prefix``; ReservationBusy at once if another holds it."""
+    return _locked(Path(os.path.realpath(prefix)), "training")
 
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold back Ctrl+C, SIGTERM and SIGHUP for the few renames that put a save in place; deliver them afterwards."""
+    """Hold back Ctrl+C, SIGTERM and SIGHUP until the block is done; deliver the first one afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -206,35 +336,3 @@ def signals_deferred() -> Iterator[None]:
                 raise KeyboardInterrupt
             elif handler == signal.SIG_DFL:
                 os.kill(os.getpid(), number)
-
-
-def move_into_place(moves: list[tuple[Path, Path]], staging: Path, prefix: Path) -> None:
-    """Rename each ``(new, destination)`` under the exclusive lock; on any failure put every previous file back.
-
-    Previous files are first moved into ``staging`` (same folder, so renames are atomic), and
-    every old data shard that the new checkpoint does not replace is removed at the end.
-    """
-    destinations = {destination for _, destination in moves}
-    stale = [file for file in data_files(prefix) if file not in destinations]
-    with signals_deferred(), locked(prefix, exclusive=True):
-        backups: list[tuple[Path, Path]] = []
-        placed: list[Path] = []
-        try:
-            for number, destination in enumerate([d for _, d in moves] + stale):
-                if destination.exists():
-                    backup = staging / f"previous-{number}"
-                    os.replace(destination, backup)
-                    backups.append((backup, destination))
-            for new, destination in moves:
-                os.replace(new, destination)
-                placed.append(destination)
-        except BaseException:
-            restored = {destination for _, destination in backups}
-            for destination in placed:
-                if destination not in restored:
-                    with contextlib.suppress(OSError):
-                        destination.unlink()
-            for backup, destination in backups:
-                with contextlib.suppress(OSError):
-                    os.replace(backup, destination)
-            raise

@@ -56,9 +56,13 @@ def _checked(check, name: str):
 
 
 def _gif_path(text: str) -> str:
-    """An argparse type: a file name ending in .gif, not below a file."""
-    if Path(text).suffix.lower() != ".gif" or not Path(text).stem:
-        raise argparse.ArgumentTypeError(f"--gif needs a file name ending in .gif, got {text!r}")
+    """An argparse type: a file name ending in .gif (the one name rule of ``checkpoints.named``), not below a file."""
+    from .checkpoints import named
+
+    try:
+        named(text, ".gif", "episode.gif")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     if blocking := next((p for p in Path(text).parents if p.exists() and not p.is_dir()), None):
         raise argparse.ArgumentTypeError(f"{blocking} is a file, not a folder; choose a .gif path inside a folder")
     return text
@@ -157,6 +161,8 @@ def _save(args: argparse.Namespace, path: Path, run, result) -> Path:
     try:
         return save_weights(run.dqn, path, overwrite=args.overwrite, metadata=metadata)
     except WeightsError as exc:
+        if isinstance(exc, ValueError):  # NaN weights: no copy elsewhere would be any better
+            raise
         rescued, reason = _rescue(run.dqn, path, metadata)
         where = (
             f"The trained agent was saved to {shown(rescued)} instead."
@@ -198,6 +204,10 @@ def _play(args: argparse.Namespace) -> int:
 
     if args.gif is not None and Path(args.gif).exists() and not args.overwrite:
         raise FileExistsError(f"{shown(args.gif)} already exists; pass --overwrite or choose another name with --gif.")
+    if args.gif is not None:  # the shipped agent, a FIFO, a read-only folder: refused before playing
+        from .checkpoints import put
+
+        put([(Path(args.gif), b"")], overwrite=True, dry_run=True)
     policy, path = (None, None) if args.random else _greedy(args)
     who = "random agent" if args.random else f"greedy agent from {shown(path)}"
     say(f"Playing {args.episodes} episode(s) of {args.env} with the {who}:")
@@ -211,7 +221,7 @@ def _play(args: argparse.Namespace) -> int:
     if args.gif is not None:
         from .media import save_gif
 
-        written = save_gif(frames, args.gif)
+        written = save_gif(frames, args.gif, overwrite=args.overwrite)
         say(f"Wrote an animation of episode 1 ({len(frames) - 1} steps) to {shown(written)}")
     return EXIT_OK
 

@@ -140,3 +140,7 @@ def number(value: object, name: str, above: float | None = None) -> float:
 def learning_rate(value: object) -> float:
     """A learning rate: a finite number above 0 (the tutorial's is 1e-3)."""
     return number(value, "learning_rate", above=0)
+
+
+class NonFiniteWeightsError(WeightsError, ValueError):
+    """A model whose weights hold NaN or infinite values (a training that diverged): never saved."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from . import checkpoints
 from .errors import number, whole_number
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "png_bytes",
     "gif_bytes",
     "save_gif",
+    "save_png",
     "show_animation",
     "side_by_side",
 ]
@@ -136,16 +138,29 @@ def gif_bytes(frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale
     return buffer.getvalue()
 
 
-def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: int = 25, every: int = 2, scale: float = 0.5) -> Path:
-    """Write the frames to an animated GIF file and return its path (notebook 01).
+def save_gif(
+    frames: Sequence[np.ndarray],
+    path: str | Path,
+    fps: int = 25,
+    every: int = 2,
+    scale: float = 0.5,
+    overwrite: bool = False,
+) -> Path:
+    """Write the frames to an animated GIF file (its name must end in ``.gif``) and return its path (notebook 01).
 
+    An existing file is replaced only with ``overwrite=True``, and the shipped agent's files never.
     A 200-step CartPole episode with the defaults is about 100 frames of 300x200 pixels,
     well under a few hundred KB.
     """
-    path = Path(path)
-    data = gif_bytes(frames, fps=fps, every=every, scale=scale)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    path = checkpoints.named(path, ".gif", "episode.gif")
+    checkpoints.put([(path, gif_bytes(frames, fps=fps, every=every, scale=scale))], overwrite)
+    return path
+
+
+def save_png(frame: np.ndarray, path: str | Path, scale: float = 1.0, overwrite: bool = False) -> Path:
+    """Write one RGB frame to a PNG file (its name must end in ``.png``) and return its path."""
+    path = checkpoints.named(path, ".png", "frame.png")
+    checkpoints.put([(path, png_bytes(frame, scale=scale))], overwrite)
     return path
 
 

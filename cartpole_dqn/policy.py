@@ -10,6 +10,7 @@ weights file, and answers one observation (``act``) or a batch of them (``batch_
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,15 +19,39 @@ from pathlib import Path
 import numpy as np
 
 from . import compat_agents
+from .errors import WeightsMismatchError
 
 __all__ = ["GreedyPolicy", "as_policy", "numpy_forward", "ACTIVATIONS", "stored_activations"]
 
-#: The activations the NumPy forward pass knows, by their Keras names.
+_erf = np.vectorize(math.erf, otypes=[np.float32])
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0, x).astype(np.float32)
+
+
+#: The activations the NumPy forward pass knows, by their Keras names: every one tf-keras names.
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
     "tanh": np.tanh,
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0))),
+    "softmax": _softmax,
+    "softplus": _softplus,
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "swish": lambda x: x / (1 + np.exp(-x)),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "gelu": lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(np.float32(2)))),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+    "exponential": np.exp,
+    "hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0, 1),
 }
 
 # keras-rl2's dueling network (enable_dueling_network=True): Q from [V, A] (cartpole_dqn.compat, item 9)
@@ -105,8 +130,9 @@ class GreedyPolicy:
         checked = []
         for kernel, bias, activation in self.layers:
             if activation not in ACTIVATIONS:
-                raise TypeError(
-                    f"The NumPy policy does not know the activation {activation!r}; it knows {', '.join(ACTIVATIONS)}."
+                raise WeightsMismatchError(
+                    f"The NumPy policy does not know the activation {activation!r} (it knows {', '.join(ACTIVATIONS)}). "
+                    "Use a model built with one of those."
                 )
             kernel, bias = np.array(kernel, dtype=np.float32), np.array(bias, dtype=np.float32)
             kernel.setflags(write=False)

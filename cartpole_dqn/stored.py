@@ -10,7 +10,12 @@ relu ... relu, linear, what :func:`cartpole_dqn.build_model` builds.
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ import tensorflow as tf
 from .errors import WeightsMismatchError
 from .paths import shown
 
-__all__ = ["StoredWeights", "network_of", "model_layers", "layer_records", "check_fits"]
+__all__ = ["StoredWeights", "network_of", "model_layers", "layer_records", "new_record", "json_default", "check_fits"]
 
 #: What ``build_model`` uses, and what a JSON record without activations (the shipped one) means.
 _FALLBACK_HIDDEN, _FALLBACK_OUTPUT = "relu", "linear"
@@ -148,6 +153,48 @@ class StoredWeights:
                 f"There are no layer weights in {shown(self.path)}. Save a model's weights there first."
             )
         return stack
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in ("tensorflow", "tf-keras", "keras-rl2", "gymnasium", "numpy"):
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(
+        f"metadata must hold only numbers, strings, lists and dicts; {type(value).__name__} cannot be written to JSON."
+    )
+
+
+def new_record(model, name: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON record of a save of ``model`` as ``name`` (``sha256`` is added by the save), metadata checked."""
+    info: dict[str, Any] = {
+        "weights": name,
+        "format": "tensorflow-checkpoint",
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "layers": layer_records(model),
+        "versions": _versions(),
+    }
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict of JSON-friendly values, not {type(metadata).__name__}.")
+    if reserved := sorted(set(metadata or {}) & {*info, "sha256"}):
+        raise ValueError(
+            f"metadata may not set {', '.join(reserved)}: the record fills those in itself. Use other key names."
+        )
+    info.update(metadata or {})
+    json.dumps(info, default=json_default)  # refuse metadata that cannot be written, before writing anything
+    return info
 
 
 def _ordinal(n: int) -> str:

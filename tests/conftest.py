@@ -18,9 +18,10 @@ def pytest_configure(config):
 @pytest.fixture
 def moved_weights_dir(tmp_path, monkeypatch):
     """The shipped and default weights locations moved into tmp_path: tests never touch the repo's weights/."""
-    from cartpole_dqn import weights
+    from cartpole_dqn import settings, weights
 
     folder = tmp_path / "weights"
+    monkeypatch.setattr(settings, "WEIGHTS_DIR", folder)  # what the one write path protects
     monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
     monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
     monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", folder / "dqn_weights.h5f")

@@ -96,7 +96,7 @@ def test_play_with_saved_weights(saved_weights, capsys):
         (["evaluate", "--env", "Acrobot-v1"], "take 4 numbers and choose among 2 actions, but Acrobot-v1 has 6 and 3"),
         (["train", "--steps", "many"], "argument --steps: steps must be a whole number of at least 1, got 'many'"),
         (["evaluate", "--episodes", "0"], "argument --episodes: episodes must be a whole number of at least 1, got 0"),
-        (["play", "--random", "--gif", "movie.mp4"], "--gif needs a file name ending in .gif"),
+        (["play", "--random", "--gif", "movie.mp4"], "movie.mp4 must end in .gif: use movie.gif"),
         (["fly"], "invalid choice: 'fly'"),
     ],
 )

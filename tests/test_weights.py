@@ -112,11 +112,12 @@ def test_overwrite_is_refused_without_asking(saved, monkeypatch):
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(before)  # no temporary files left behind
 
 
-# renames: 1-2 name the new files in the staging folder, 3-5 move the old files aside, 6-8 put the new ones in place
-@pytest.mark.parametrize("fail_at", [3, 6, 7])
-def test_interrupted_save_keeps_the_previous_files(saved, monkeypatch, fail_at):
+# a save renames its staged files into place in order: 1 the data, 2 the index, 3 the record
+@pytest.mark.parametrize("fail_at", [1, 2, 3])
+def test_an_interrupted_save_keeps_the_previous_files_or_names_the_new_ones(saved, monkeypatch, fail_at):
     model, path = saved
     before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    new = build_model(4, 2)
     real_replace, calls = os.replace, []
 
     def interrupted_once(src, dst):
@@ -127,21 +128,29 @@ def test_interrupted_save_keeps_the_previous_files(saved, monkeypatch, fail_at):
 
     monkeypatch.setattr(os, "replace", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
-        save_weights(build_model(4, 2), path, overwrite=True)
+        save_weights(new, path, overwrite=True)
     monkeypatch.undo()
-    if fail_at > 3:
-        assert len(calls) > fail_at  # the rollback put the previous files back
-    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
-    fresh = load_weights(build_model(4, 2), path)
-    assert np.array_equal(q_values(fresh), q_values(model))
+    if fail_at == 1:  # nothing was switched: the previous files, and nothing else
+        assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
+        assert np.array_equal(q_values(load_weights(build_model(4, 2), path)), q_values(model))
+        return
+    with pytest.raises(WeightsError, match="was interrupted before it finished") as info:
+        load_weights(build_model(4, 2), path)
+    (staging,) = [p for p in path.parent.iterdir() if p.is_dir()]
+    assert staging.name in str(info.value)
+    for file in staging.iterdir():
+        os.replace(file, path.parent / file.name)
+    assert np.array_equal(q_values(load_weights(build_model(4, 2), path)), q_values(new))
 
 
 def test_shipped_weights_are_protected(shipped):
     model = build_model(4, 2)
-    for target in (shipped, str(shipped) + ".index", shipped.with_suffix("")):
+    for target in (shipped, str(shipped) + ".index"):
         with pytest.raises(ProtectedWeightsError, match="shipped pre-trained agent.*Save under another name") as info:
             save_weights(model, target, overwrite=True)
         assert isinstance(info.value, PermissionError)
+    with pytest.raises(ValueError, match=r"must end in \.h5f"):
+        save_weights(model, shipped.with_suffix(""), overwrite=True)
     assert not shipped.parent.exists()
     weights._save_shipped(model, {"made_with": "test"}, shipped)  # the regeneration script's way
     assert weights.weight_files(shipped) and weights.SHIPPED_METADATA.is_file()
