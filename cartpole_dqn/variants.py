@@ -1,8 +1,8 @@
 """Every discrete-action keras-rl2 agent and option, built the same way and timed to "solved" (notebook 06).
 
-Each variant changes one thing from the series' agent (notebook 03's network, ``BoltzmannQPolicy`` and
-its recipe, the ``DEFAULT_*`` settings of :mod:`cartpole_dqn.agent`, with which the shipped agent was
-trained: learning rate 1e-2, soft target update 0.2, warm-up 10, one update of 64 transitions every 4 steps):
+Each variant changes one thing from the series' per-step agent (notebook 03's network, ``BoltzmannQPolicy``
+and :data:`cartpole_dqn.agent.SHIPPED_RECIPE`: learning rate 3e-3, soft target update 5e-2, warm-up 10,
+one update of 32 transitions every step, the recipe the shipped agent was trained with):
 
 ==================  ==================================================================
 name                what changes
@@ -44,7 +44,7 @@ from tensorflow.keras.layers import Dense, Flatten  # noqa: E402
 from tensorflow.keras.models import Sequential  # noqa: E402
 from tensorflow.keras.optimizers import Adam  # noqa: E402
 
-from .agent import RECIPE, reset_session  # noqa: E402
+from .agent import SHIPPED_RECIPE, reset_session  # noqa: E402
 from .envs import DEFAULT_ENV_ID, env_sizes, make_env  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .model import build_model  # noqa: E402
@@ -100,7 +100,9 @@ def build_cem_model(states: int, actions: int) -> Sequential:
     return model
 
 
-def build_variant(name: str, states: int, actions: int, learning_rate: float = RECIPE["learning_rate"], **overrides):
+def build_variant(
+    name: str, states: int, actions: int, learning_rate: float = SHIPPED_RECIPE["learning_rate"], **overrides
+):
     """``(agent, keras_model)`` for variant ``name``, compiled and ready for ``fit``.
 
     ``overrides`` replace the agent's constructor arguments (tests use them for tiny budgets,
@@ -122,7 +124,7 @@ def build_variant(name: str, states: int, actions: int, learning_rate: float = R
         return agent, model
     model = build_model(states, actions)
     if name == "sarsa":
-        options = {"policy": BoltzmannQPolicy(), "nb_steps_warmup": RECIPE["nb_steps_warmup"]}
+        options = {"policy": BoltzmannQPolicy(), "nb_steps_warmup": SHIPPED_RECIPE["nb_steps_warmup"]}
         agent = SARSAAgent(model=model, nb_actions=actions, **{**options, **overrides})
     else:
         options: dict = {"policy": BoltzmannQPolicy()}
@@ -140,7 +142,7 @@ def build_variant(name: str, states: int, actions: int, learning_rate: float = R
             )
         elif name == "greedy-test":
             options["test_policy"] = GreedyQPolicy()
-        options.update({k: v for k, v in RECIPE.items() if k != "learning_rate"})
+        options.update({k: v for k, v in SHIPPED_RECIPE.items() if k != "learning_rate"})
         memory = SequentialMemory(limit=50_000, window_length=1)
         agent = DQNAgent(model=model, memory=memory, nb_actions=actions, **{**options, **overrides})
     agent.compile(Adam(learning_rate=learning_rate), metrics=["mae"])

@@ -1,4 +1,4 @@
-"""Train the series' recipe (notebook 03's, the shipped agent's) from several seeds and record its greedy score (notebook 05).
+"""Train the shipped agent's recipe (``cd.agent.SHIPPED_RECIPE``) from several seeds and record its greedy score (notebook 05).
 
 Each seed trains for a fixed budget (no early stop) with ``cartpole_dqn.train``, scoring the greedy
 agent on 100 episodes every ``--every`` steps. The curves go to a small JSON file that notebook 05
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_when_solved=False,
             eval_every=args.every,
             progress=False,
+            **cd.agent.SHIPPED_RECIPE,
         )
         seconds[str(seed)] = round(time.perf_counter() - started, 1)
         curves[str(seed)] = [[int(step), round(float(mean), 2)] for step, mean in run.evaluations]
