@@ -100,72 +100,59 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-# --------------------------------------------------------------------------------------------
-# the checks
-
-
 def _python(version: str | None = None) -> Check:
-    version = version or platform.python_version()
-    wanted = declared()[0]
+    version, wanted = version or platform.python_version(), declared()[0]
     if SpecifierSet is None:
         return Check(
-            "Python version", False, f"Python {version}; not compared (packaging missing)", pip_fix("packaging")
+            "Python version", False, f"Python {version}; not compared: packaging is missing", pip_fix("packaging")
         )
-    ok = SpecifierSet(wanted).contains(version, prereleases=True)
-    return Check(
-        "Python version",
-        ok,
-        f"Python {version}" + ("" if ok else f", but the series needs Python {wanted}"),
-        ""
-        if ok
-        else f"Install a Python in {wanted} (TensorFlow has no wheels for others) and make the venv "
-        "with it: `make setup PYTHON=python3.12` (Windows: `py -3.12 tasks.py setup`).",
-    )
+    if SpecifierSet(wanted).contains(version, prereleases=True):
+        return Check("Python version", True, f"Python {version}")
+    fix = f"Install a Python in {wanted} (TensorFlow has no wheels for others) and make the venv with it: "
+    fix += "`make setup PYTHON=python3.12` (Windows: `py -3.12 tasks.py setup`)."
+    return Check("Python version", False, f"Python {version}, but the series needs Python {wanted}", fix)
 
 
 def _libraries() -> Check:
     """Every declared library is installed, imports, and has a version in the declared range."""
-    missing, broken, outside, fixes = [], [], [], []
+    found: dict[str, list[str]] = {"missing": [], "outside the declared range": [], "broken": []}
+    fixes = []
     for text in declared()[1]:
-        if Requirement is not None:
-            requirement = Requirement(text)
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-                continue
-            name, pinned = requirement.name, str(requirement).split(";")[0].strip()
-        else:  # packaging itself is missing: the names and raw ranges are enough to name the fix
-            pinned = text.split(";")[0].strip()
-            name = re.match(r"[A-Za-z0-9._-]+", pinned).group(0)
-        module = _MODULES.get(name, name.replace("-", "_"))
-        version = _version(name)
-        try:
-            found = version is not None and importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-            fixes.append(pinned)
+        requirement = Requirement(text) if Requirement is not None else None
+        if requirement and requirement.marker and not requirement.marker.evaluate({"extra": ""}):
             continue
-        if Requirement is not None and not requirement.specifier.contains(version, prereleases=True):
-            outside.append(f"{name} {version} (needs {requirement.specifier})")
-            fixes.append(pinned)
+        pinned = (str(requirement) if requirement else text).split(";")[0].strip()
+        name = requirement.name if requirement else re.match(r"[\w.-]+", pinned).group(0)  # packaging missing
+        version, module = _version(name), _MODULES.get(name, name.replace("-", "_"))
+        if version is None or not _findable(module):
+            kind, seen = "missing", name
+        elif requirement and not requirement.specifier.contains(version, prereleases=True):
+            kind, seen = "outside the declared range", f"{name} {version} (needs {requirement.specifier})"
+        elif problem := _import_problem(module):
+            kind, seen = "broken", f"{name} ({problem})"
+        else:
             continue
-        if problem := _import_problem(module):
-            broken.append(f"{name} ({problem})")
-            fixes.append(pinned)
+        found[kind].append(seen)
+        fixes.append(pinned)
     if Requirement is None:
-        missing.append("packaging")
+        found["missing"].append("packaging")
         fixes.append("packaging")
     if not fixes:
         return Check("Libraries installed", True, f"{len(declared()[1])} libraries, each in its declared range")
-    parts = [f"missing: {', '.join(missing)}"] if missing else []
-    parts += [f"outside the declared range: {', '.join(outside)}"] if outside else []
-    parts += [f"broken: {'; '.join(broken)}"] if broken else []
+    detail = "; ".join(f"{kind}: {', '.join(seen)}" for kind, seen in found.items() if seen)
     if Requirement is None:
-        parts.append("the doctor needs packaging to compare versions")
-    fix = pip_fix(*(["--force-reinstall"] if broken else []), *fixes)
-    if broken:
+        detail += "; the doctor needs packaging to compare versions"
+    fix = pip_fix(*(["--force-reinstall"] if found["broken"] else []), *fixes)
+    if found["broken"]:
         fix += " If one stays broken, look for a folder of that name on PYTHONPATH or in the current folder."
-    return Check("Libraries installed", False, "; ".join(parts), fix)
+    return Check("Libraries installed", False, detail, fix)
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _import_problem(module: str) -> str:
@@ -214,13 +201,15 @@ def _cartpole(env_id: str) -> Check:
             frame = env.render()
         finally:
             env.close()
-    problems = [
-        *([] if isinstance(reset, tuple) and len(reset) == 2 else ["reset() did not return (observation, info)"]),
-        *([] if isinstance(step, tuple) and len(step) == 5 else ["step() did not return 5 values"]),
-        *([] if getattr(frame, "shape", None) == FRAME_SHAPE else [f"render() gave no {FRAME_SHAPE} frame"]),
-    ]
-    if problems:
-        return Check(f"{env_id} runs and draws", False, "; ".join(problems), pip_fix("gymnasium[classic-control]"))
+    problem = (
+        "reset() and step() do not follow Gymnasium's API"
+        if not (isinstance(reset, tuple) and len(reset) == 2 and isinstance(step, tuple) and len(step) == 5)
+        else f"render() gave no {FRAME_SHAPE} frame"
+        if getattr(frame, "shape", None) != FRAME_SHAPE
+        else ""
+    )
+    if problem:
+        return Check(f"{env_id} runs and draws", False, problem, pip_fix("gymnasium[classic-control]"))
     return Check(f"{env_id} runs and draws", True, f"gymnasium {gym.__version__}, frames of 600x400 pixels")
 
 
@@ -300,10 +289,10 @@ def check_setup(
 def format_report(checks: list[Check]) -> str:
     """The report as plain text: one row per check, a ``fix:`` line under each failure, a verdict."""
     width = max(len(check.name) for check in checks)
-    lines = [f"{'ok' if check.ok else 'FAIL':<4}  {check.name:<{width}}  {check.detail}" for check in checks]
-    for at, check in reversed(list(enumerate(checks))):
-        if not check.ok:
-            lines.insert(at + 1, f"{'':4}  {'':<{width}}  fix: {check.fix}")
+    lines = []
+    for check in checks:
+        lines.append(f"{'ok' if check.ok else 'FAIL':<4}  {check.name:<{width}}  {check.detail}")
+        lines += [] if check.ok else [f"{'':4}  {'':<{width}}  fix: {check.fix}"]
     failed = sum(not check.ok for check in checks)
     lines.append("")
     if failed:

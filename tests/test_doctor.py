@@ -149,3 +149,10 @@ def test_version_comes_from_the_installed_distribution():
     import cartpole_dqn
 
     assert cartpole_dqn.__version__ == metadata.version("cartpole-dqn")
+
+
+def test_colabs_runtime_is_inside_the_declared_ranges(monkeypatch):
+    colab = {"tensorflow": "2.20.0", "tf-keras": "2.20.1", "numpy": "2.1.3", "gymnasium": "1.3.0"}
+    fake_versions(monkeypatch, colab)
+    assert doctor._libraries().ok and doctor._keras_2().ok
+    assert doctor._python("3.12.11").ok
