@@ -19,7 +19,7 @@ module             what it holds                                                
 ``paths``          paths shown relative to the project or the working folder      all
 ``deploy``         ``load_controller``: observation -> action, NumPy only           04
 ``plots``          histograms, reward curves, inline animations, GIFs               01, 03
-``doctor``         ``check_setup``: is this machine ready? (standard library only)  all
+``doctor``         ``check_setup``: is this machine ready? (stdlib + packaging)     all
 ``cli``            ``python -m cartpole_dqn train | evaluate | play | doctor``      -
 =================  =============================================================  ========
 

@@ -119,7 +119,7 @@ def sb3_python(path: str | None) -> str:
     if not path:
         raise SystemExit(
             "error: --peer sb3 needs a Python with stable-baselines3: set SB3_PYTHON=/path/to/venv/bin/python "
-            "(see the README's 'Speed and reliability' for how that venv was made)."
+            "(docs/benchmarks.md says how that venv was made)."
         )
     try:
         check = subprocess.run([path, SB3_SCRIPT, "--check"], capture_output=True, text=True)

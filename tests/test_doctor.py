@@ -1,181 +1,148 @@
-"""The setup doctor: real verdicts on this machine, and failures reported with a fix, never raised."""
+"""The setup doctor: real verdicts on this machine; versions outside pyproject's ranges fail with the pip command."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from importlib import metadata
 
-from cartpole_dqn import build_model, doctor, reset_session, weights
-from cartpole_dqn.doctor import Check, check_setup, format_report
+from cartpole_dqn import doctor
+from cartpole_dqn.doctor import check_setup, format_report
 from cartpole_dqn.settings import PROJECT_ROOT
 
 import pytest
 
+PIP = f"Run `{sys.executable} -m pip install"
 
-def by_name(checks: list[Check]) -> dict[str, Check]:
+
+def by_name(checks) -> dict:
     return {check.name: check for check in checks}
 
 
 @pytest.fixture
-def shipped_in(tmp_path, monkeypatch):
-    """Point the shipped-weights location at a tmp folder; returns a function that saves weights there."""
+def shipped(tmp_path):
+    """A copy of the project's shipped agent (its checkpoint parts and record) in a tmp weights folder."""
     folder = tmp_path / "weights"
-    monkeypatch.setattr(weights, "SHIPPED_WEIGHTS", folder / "dqn_pretrained.h5f")
-    monkeypatch.setattr(weights, "SHIPPED_METADATA", folder / "dqn_pretrained.json")
-
-    def ship():
-        reset_session()
-        return weights._save_shipped(build_model(4, 2), {}, folder / "dqn_pretrained.h5f")
-
-    return folder, ship
-
-
-def test_this_setup_passes_every_check_but_the_shipped_weights_in_an_empty_folder(shipped_in, capsys):
-    folder, _ = shipped_in
-    checks = check_setup(verbose=True, weights_dir=folder)
-    results = by_name(checks)
-    assert list(results) == [
-        "Python version",
-        "Libraries installed",
-        "TensorFlow and tf-keras",
-        "keras-rl2",
-        "Keras 2 (tf-keras)",
-        "Gymnasium API",
-        "Drawing the cart (rgb_array)",
-        "weights/ folder writable",
-        "Shipped pre-trained weights",
-        "Other versions (information)",
-    ]
-    assert [name for name, check in results.items() if not check.ok] == ["Shipped pre-trained weights"]
-    assert "weights/ folder" in results["Shipped pre-trained weights"].fix  # (tmp location: copy it there)
-    assert not folder.exists()  # the writability probe cleaned up after itself
-    printed = capsys.readouterr().out
-    assert "FAIL  Shipped pre-trained weights" in printed and "fix: " in printed
-    assert "1 of 9 checks failed" in printed
-    assert not checks.ok
-    assert repr(checks) == "<setup report: 1 of 9 checks failed: Shipped pre-trained weights>"
-
-
-def test_shipped_weights_present_and_then_damaged(shipped_in):
-    folder, ship = shipped_in
-    ship()
-    check = by_name(check_setup(verbose=False, weights_dir=folder))["Shipped pre-trained weights"]
-    assert check.ok, check
-    assert "checksums match" in check.detail
-    data = folder / "dqn_pretrained.h5f.data-00000-of-00001"
-    data.write_bytes(data.read_bytes()[:-8] + b"XXXXXXXX")
-    check = by_name(check_setup(verbose=False, weights_dir=folder))["Shipped pre-trained weights"]
-    assert not check.ok
-    assert "SHA-256 does not match" in check.detail
-    assert "weights/ folder" in check.fix
-    (folder / "dqn_pretrained.json").write_text("{ not json")  # issue 11: was "ok ... missing", checksums skipped
-    check = by_name(check_setup(verbose=False, weights_dir=folder))["Shipped pre-trained weights"]
-    assert not check.ok and "dqn_pretrained.json is damaged" in check.detail
-
-
-def test_all_checks_pass_with_shipped_weights(shipped_in):
-    folder, ship = shipped_in
-    ship()
-    checks = check_setup(verbose=False, weights_dir=folder)
-    assert all(check.ok for check in checks), format_report(checks)
-    assert "All 9 checks passed" in format_report(checks)
-    assert checks.ok and repr(checks) == "<setup report: all 9 checks passed>"
-
-
-def test_other_pins_are_information_never_a_failure(tmp_path, shipped_in):
-    numpy_version = metadata.version("numpy")
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text(
-        "# a comment\n"
-        "-e .\n"
-        f"numpy=={numpy_version}\n"
-        "tensorflow==0.0.1\n"
-        'pytest==0.0.1; python_version < "3.0"\n'  # not for this Python: ignored
-        "surely-not-installed-package==1.0\n"
-    )
-    checks = check_setup(verbose=False, requirements=requirements, weights_dir=shipped_in[0])
-    check = by_name(checks)["Other versions (information)"]
-    assert check.ok and check.note
-    assert f"tensorflow {metadata.version('tensorflow')} (lock 0.0.1)" in check.detail
-    assert "numpy" not in check.detail and "pytest" not in check.detail
-    assert "note  Other versions (information)" in format_report(checks)
-
-
-def test_the_projects_requirements_match_this_venv():
-    check = doctor._versions(PROJECT_ROOT / "requirements.txt")
-    assert check.ok and "all installed packages match" in check.detail, check.detail
-
-
-def test_missing_requirements_file_is_only_a_note(tmp_path):
-    check = doctor._versions(tmp_path / "requirements.txt")
-    assert check.ok and check.note and "no pins to compare" in check.detail
-
-
-COLAB = {"tensorflow": "2.20.0", "tf-keras": "2.20.1", "numpy": "2.1.3", "gymnasium": "1.3.0", "keras-rl2": "1.0.5"}
+    folder.mkdir()
+    for file in (PROJECT_ROOT / "weights").glob("dqn_pretrained*"):
+        shutil.copy(file, folder / file.name)
+    return folder
 
 
 def fake_versions(monkeypatch, versions: dict[str, str | None]) -> None:
-    real = doctor._installed
-    monkeypatch.setattr(doctor, "_installed", lambda name: versions[name] if name in versions else real(name))
+    real = metadata.version
+
+    def version(name):
+        if name not in versions:
+            return real(name)
+        if versions[name] is None:
+            raise metadata.PackageNotFoundError(name)
+        return versions[name]
+
+    monkeypatch.setattr(metadata, "version", version)
 
 
-def test_colabs_runtime_passes_with_other_versions_as_information(monkeypatch, shipped_in):
-    folder, ship = shipped_in
-    ship()
-    fake_versions(monkeypatch, COLAB)
-    monkeypatch.setattr(doctor, "_where", lambda: "colab")
-    real_python = doctor._python
-    monkeypatch.setattr(doctor, "_python", lambda: real_python((3, 13, 5)))
-    checks = check_setup(verbose=False, weights_dir=folder)
+def test_this_setup_passes_every_check(shipped, capsys):
+    checks = check_setup(verbose=True, weights_dir=shipped)
     assert checks.ok, format_report(checks)
-    info = by_name(checks)["Other versions (information)"]
-    assert "tensorflow 2.20.0 (lock 2.21.0)" in info.detail and "numpy 2.1.3" in info.detail
+    assert capsys.readouterr().out.endswith(f"All {len(checks)} checks passed: this setup is ready.\n")
+    assert list(by_name(checks))[:2] == ["Python version", "Libraries installed"]
 
 
-def test_tensorflow_and_tf_keras_of_different_minor_versions_fail_with_the_matching_install(monkeypatch):
+def test_an_empty_weights_folder_fails_only_the_shipped_agent(tmp_path, capsys):
+    checks = check_setup(verbose=True, weights_dir=tmp_path)
+    assert [check.name for check in checks if not check.ok] == ["Shipped pre-trained weights"]
+    printed = capsys.readouterr().out
+    assert "FAIL  Shipped pre-trained weights" in printed and "fix: Copy the project's weights/ folder" in printed
+    assert repr(checks) == f"<setup report: 1 of {len(checks)} checks failed: Shipped pre-trained weights>"
+
+
+def test_versions_outside_the_declared_ranges_fail_with_the_exact_pip_command(monkeypatch, shipped):
+    fake_versions(monkeypatch, {"gymnasium": "1.0.0", "numpy": "1.26.4"})
+    checks = check_setup(verbose=False, weights_dir=shipped)
+    assert not checks.ok
+    row = by_name(checks)["Libraries installed"]
+    assert not row.ok
+    assert "gymnasium 1.0.0 (needs <1.5,>=1.3)" in row.detail and "numpy 1.26.4 (needs <2.6,>=2.1)" in row.detail
+    assert row.fix == f'{PIP} "gymnasium[classic-control]<1.5,>=1.3" "numpy<2.6,>=2.1"`.'
+
+
+def test_a_missing_library_fails_with_the_pip_command(monkeypatch):
+    fake_versions(monkeypatch, {"keras-rl2": None})
+    row = doctor._libraries()
+    assert not row.ok and row.detail == "missing: keras-rl2"
+    assert row.fix == f'{PIP} "keras-rl2==1.0.5"`.'
+
+
+def test_without_packaging_the_doctor_says_so_and_still_reports(monkeypatch):
+    monkeypatch.setattr(doctor, "Requirement", None)
+    monkeypatch.setattr(doctor, "SpecifierSet", None)
+    row = doctor._libraries()
+    assert not row.ok and "missing: packaging" in row.detail and "needs packaging to compare versions" in row.detail
+    assert row.fix == f'{PIP} "packaging"`.'
+    assert not doctor._python().ok and '"packaging"' in doctor._python().fix
+
+
+def test_python_outside_the_declared_range_fails():
+    wanted = doctor.declared()[0]
+    assert set(wanted.split(",")) == {">=3.10", "<3.14"}
+    assert doctor._python("3.13.5").ok and doctor._python("3.10.0").ok
+    for outside in ("3.9.18", "3.14.0"):
+        check = doctor._python(outside)
+        assert not check.ok and check.detail == f"Python {outside}, but the series needs Python {wanted}"
+        assert "make setup PYTHON=python3.12" in check.fix
+
+
+def test_the_ranges_come_from_pyproject_when_the_package_is_not_installed(monkeypatch):
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    tomllib = pytest.importorskip("tomllib")
+    monkeypatch.setattr(metadata, "distribution", not_installed)
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    assert doctor.declared() == (project["requires-python"], project["dependencies"])
+    assert "packaging>=23" in project["dependencies"]  # the doctor's own need is declared
+
+
+def test_tensorflow_and_tf_keras_of_different_minor_versions_fail(monkeypatch):
     fake_versions(monkeypatch, {"tensorflow": "2.20.0", "tf-keras": "2.21.0"})
-    for where, command in (("colab", '%pip install "tf-keras~=2.20.0"'), ("venv", '-m pip install "tf-keras~=2.20.0"')):
-        monkeypatch.setattr(doctor, "_where", lambda where=where: where)
-        check = doctor._tensorflow_pair()
-        assert not check.ok and "minor versions differ" in check.detail
-        assert command in check.fix
-        assert ("Runtime > Restart session" in check.fix) == (where == "colab")
+    check = doctor._keras_2()
+    assert not check.ok and "minor versions differ" in check.detail
+    assert check.fix == f'{PIP} "tf-keras~=2.20.0"`.'
 
 
-def test_fixes_fit_where_the_doctor_runs(monkeypatch):
-    fake_versions(monkeypatch, {"keras-rl2": "1.0.4"})
-    expected = {
-        "colab": ('%pip install "keras-rl2==1.0.5"', "Runtime > Restart session"),
-        "conda": ('conda environment run `python -m pip install "keras-rl2==1.0.5"`', ""),
-        "venv": ('bin/python -m pip install "keras-rl2==1.0.5"', ""),
-        "system": ("make setup", 'python -m pip install "keras-rl2==1.0.5"'),
-    }
-    for where, (first, second) in expected.items():
-        monkeypatch.setattr(doctor, "_where", lambda where=where: where)
-        check = doctor._keras_rl2()
-        assert not check.ok and "keras-rl2 1.0.4 is installed; the series needs 1.0.5" in check.detail
-        assert first in check.fix and second in check.fix, (where, check.fix)
+def test_damaged_shipped_weights_fail(shipped):
+    data = shipped / "dqn_pretrained.h5f.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:-8] + b"XXXXXXXX")
+    check = by_name(check_setup(verbose=False, weights_dir=shipped))["Shipped pre-trained weights"]
+    assert not check.ok and "SHA-256 does not match" in check.detail
+    (shipped / "dqn_pretrained.json").write_text("{ not json")
+    check = doctor._shipped(shipped / "dqn_pretrained.h5f")
+    assert not check.ok and "dqn_pretrained.json is damaged" in check.detail
 
 
-def test_keras_version_error_names_the_menu_where_it_runs(monkeypatch):
-    monkeypatch.setattr(doctor, "_where", lambda: "colab")
-    assert doctor.restart_advice() == "Restart the session (Runtime > Restart session)"
-    monkeypatch.setattr(doctor, "_where", lambda: "venv")
-    monkeypatch.setitem(sys.modules, "ipykernel", sys)
-    assert doctor.restart_advice() == "Restart the kernel (Kernel > Restart Kernel)"
+def test_unwritable_weights_folder_is_reported(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    check = doctor._writable(blocker / "weights")
+    assert not check.ok and "cannot write" in check.detail and "CARTPOLE_DQN_WEIGHTS_DIR" in check.fix
 
 
-def test_the_supported_python_range_is_written_once_and_the_copies_agree():
-    (low_major, low), (high_major, high) = doctor.SUPPORTED_PYTHONS
-    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
-    assert f'requires-python = ">={low_major}.{low},<{high_major}.{high + 1}"' in pyproject
-    makefile = (PROJECT_ROOT / "Makefile").read_text()
-    assert f"({low_major}, {low}) <= v <= ({high_major}, {high})" in makefile
-    assert f"Python {low_major}.{low} to {high_major}.{high}" in makefile
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    listed = ", ".join(f"{low_major}.{m}" for m in range(low, high)) + f" or {high_major}.{high}"
-    assert f"You need Python {listed}" in readme
-    assert not doctor._python((low_major, low - 1, 0)).ok and not doctor._python((high_major, high + 1, 0)).ok
+def test_a_check_that_crashes_becomes_a_failed_row(shipped, monkeypatch):
+    def broken(env_id):
+        raise RuntimeError("pygame exploded\nwith two lines")
+
+    monkeypatch.setattr(doctor, "_cartpole", broken)
+    check = by_name(check_setup(verbose=False, weights_dir=shipped))["CartPole-v0 runs and draws"]
+    assert not check.ok and "RuntimeError: pygame exploded with two lines" in check.detail
+
+
+def test_brief_report_is_one_line_when_ready_and_the_table_when_not(tmp_path, capsys, shipped):
+    assert check_setup(brief=True, weights_dir=shipped).ok
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "checks passed" in out
+    assert not check_setup(brief=True, weights_dir=tmp_path).ok
+    assert "FAIL  Shipped pre-trained weights" in capsys.readouterr().out
 
 
 def test_version_comes_from_the_installed_distribution():
@@ -184,44 +151,8 @@ def test_version_comes_from_the_installed_distribution():
     assert cartpole_dqn.__version__ == metadata.version("cartpole-dqn")
 
 
-def test_unwritable_weights_folder_is_reported(tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    check = doctor._writable(blocker / "weights")
-    assert not check.ok
-    assert "cannot write" in check.detail and "CARTPOLE_DQN_WEIGHTS_DIR" in check.fix
-
-
-def test_python_versions():
-    assert doctor._python((3, 11, 7)).ok
-    assert doctor._python((3, 13, 0)).ok
-    old, new = doctor._python((3, 9, 18)), doctor._python((3, 14, 0))
-    assert not old.ok and not new.ok
-    assert "3.10" in new.fix and "3.14.0" in new.detail
-    assert doctor._python(tuple(sys.version_info)).ok
-
-
-def test_a_check_that_crashes_becomes_a_failed_row(shipped_in, monkeypatch):
-    def broken(env_id):
-        raise RuntimeError("pygame exploded\nwith two lines")
-
-    monkeypatch.setattr(doctor, "_rendering", broken)
-    check = by_name(check_setup(verbose=False, weights_dir=shipped_in[0]))["Drawing the cart (rgb_array)"]
-    assert not check.ok
-    assert "RuntimeError: pygame exploded with two lines" in check.detail
-    assert check.fix
-
-
-def test_brief_report_is_one_line_when_ready_and_the_table_when_not(tmp_path, capsys, shipped_in):
-    folder, ship = shipped_in
-    ship()
-    report = check_setup(brief=True, weights_dir=folder)
-    out = capsys.readouterr().out
-    assert report.ok, out
-    assert out.count("\n") == 1 and "all 9 checks passed" in out
-    empty = tmp_path / "no-weights"
-    empty.mkdir()
-    failing = check_setup(brief=True, weights_dir=empty)
-    out = capsys.readouterr().out
-    assert not failing.ok
-    assert "FAIL  Shipped pre-trained weights" in out and "fix:" in out
+def test_colabs_runtime_is_inside_the_declared_ranges(monkeypatch):
+    colab = {"tensorflow": "2.20.0", "tf-keras": "2.20.1", "numpy": "2.1.3", "gymnasium": "1.3.0"}
+    fake_versions(monkeypatch, colab)
+    assert doctor._libraries().ok and doctor._keras_2().ok
+    assert doctor._python("3.12.11").ok

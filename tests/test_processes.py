@@ -44,7 +44,7 @@ def test_the_doctor_runs_and_names_each_missing_library(tmp_path, blocked, missi
     result = run_module("doctor", cwd=tmp_path, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert f"FAIL  Libraries installed           missing: {missing}" in result.stdout
+    assert "FAIL  Libraries installed" in result.stdout and f"missing: {missing}" in result.stdout
     assert "-m pip install" in result.stdout and '"keras-rl2==1.0.5"' in result.stdout
     assert "checks failed: apply the fixes above" in result.stdout
     other = run_module("evaluate", cwd=tmp_path, env=env)  # every other command: one line pointing to the doctor
