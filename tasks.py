@@ -87,7 +87,9 @@ def setup_commands(python: str, venv: Path, requirements: str, uv: str | None, w
     ]
 
 
-def verb_commands(verb: str, python: str, extra: list[str]) -> list[tuple[list[str], dict[str, str]]]:
+def verb_commands(
+    verb: str, python: str, extra: list[str], wheelhouse: str = "wheelhouse"
+) -> list[tuple[list[str], dict[str, str]]]:
     """The commands a verb runs once set up, each with the extra environment it needs."""
     smoke = {"CARTPOLE_DQN_SMOKE": "1"}
     unit = [([python, "-m", "pytest", "-p", "no:nbval", "-n", "2", "--dist", "worksteal", "tests", *extra], {})]
@@ -110,7 +112,7 @@ def verb_commands(verb: str, python: str, extra: list[str]) -> list[tuple[list[s
         "doctor": [([python, "-m", "cartpole_dqn", "doctor", *extra], {})],
         "lint": [([python, "-m", "ruff", "check", "."], {}), ([python, "-m", "ruff", "format", "--check", "."], {})],
         "format": [([python, "-m", "ruff", "check", "--fix", "."], {}), ([python, "-m", "ruff", "format", "."], {})],
-        "wheelhouse": [([python, "scripts/wheelhouse.py", *extra], {})],
+        "wheelhouse": [([python, "scripts/wheelhouse.py", "--dest", wheelhouse, *extra], {})],
     }[verb]
 
 
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     python = str(venv_python(VENV))
     if not code and args.verb == "wheelhouse" and not shutil.which("uv"):  # it resolves each platform's extras
         code = _run([python, "-m", "pip", "install", "--quiet", "uv"], {}, args.dry_run)
-    for command, extra in [] if code else verb_commands(args.verb, python, args.extra):
+    for command, extra in [] if code else verb_commands(args.verb, python, args.extra, args.wheelhouse):
         code = _run(command, extra, args.dry_run)
         if code:
             break

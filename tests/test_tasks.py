@@ -119,3 +119,10 @@ def test_learner_requirements_are_the_lock_without_the_test_tools():
 def test_help_needs_no_venv():
     result = subprocess.run([sys.executable, "tasks.py", "help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and "colab-profile" in result.stdout
+
+
+def test_wheelhouse_goes_where_the_learner_asked():
+    import tasks
+
+    ((command, _),) = tasks.verb_commands("wheelhouse", "python", [], "offline-wheels")
+    assert command[command.index("--dest") + 1] == "offline-wheels"
