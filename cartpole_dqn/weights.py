@@ -262,13 +262,14 @@ def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
     After a save that was killed midway, the error names the folder that holds its new files.
     """
     prefix = _as_path(path, SHIPPED_WEIGHTS)
-    deadline = time.monotonic() + 1.0
+    deadline, first = time.monotonic() + 1.0, True
     while True:
         try:
             return _read_once(prefix)
         except (WeightsNotFoundError, WeightsCorruptError) as exc:
             left = checkpoints.leftovers(prefix)
-            if left and time.monotonic() < deadline:  # a save is switching the files: they settle in milliseconds
+            if (first or left) and time.monotonic() < deadline:  # a save may have switched the files mid-read
+                first = False
                 time.sleep(0.05)
                 continue
             if not left:
