@@ -98,11 +98,12 @@ def _rescue(dqn, failed: Path, metadata: dict) -> tuple[Path | None, str]:
 def _train(args: argparse.Namespace) -> int:
     from . import weights
     from .checkpoints import ReservationBusy, training_reservation
+    from .errors import _WeightsExistError
 
     try:  # fail now, not after training
         path = weights.check_save_path(args.weights, overwrite=args.overwrite)
-    except weights._WeightsExistError:
-        raise weights._WeightsExistError(
+    except _WeightsExistError:
+        raise _WeightsExistError(
             f"Weights already exist at {shown(args.weights or weights.DEFAULT_WEIGHTS)}; pass --overwrite to replace "
             "them, or choose another name with --weights."
         ) from None

@@ -36,7 +36,6 @@ from .errors import (
     WeightsMismatchError,
     WeightsNotFoundError,
     WeightsWriteError,
-    _WeightsExistError,
     _WeightsPathError,
 )
 from .paths import shown
@@ -269,7 +268,7 @@ def read_weights(path: str | os.PathLike | None = None) -> StoredWeights:
             return _read_once(prefix)
         except (WeightsNotFoundError, WeightsCorruptError) as exc:
             left = checkpoints.leftovers(prefix)
-            if (first or left) and time.monotonic() < deadline:
+            if (first or left) and time.monotonic() < deadline:  # a save may have switched the files mid-read
                 first = False
                 time.sleep(0.05)
                 continue
@@ -305,18 +304,10 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
 
 
 def _check_save_path(prefix: Path, overwrite: bool, protect: bool) -> Path:
+    """The one write path's checks (shipped agent, existing files, regular files, a writable folder), without writing."""
     if prefix.is_dir():
         raise _WeightsPathError(
             f"{shown(prefix)} is a folder; give a file name inside it, such as {shown(prefix / 'dqn_weights.h5f')}."
-        )
-    if protect and _is_shipped(prefix):
-        raise ProtectedWeightsError(
-            f"{shown(prefix)} holds the shipped pre-trained agent, which the notebooks rely on, so it is never "
-            f"overwritten. Save under another name, such as {shown(DEFAULT_WEIGHTS)}."
-        )
-    if checkpoints.checkpoint_files(prefix) and not overwrite:
-        raise _WeightsExistError(
-            f"Weights already exist at {shown(prefix)}; pass overwrite=True or choose another name."
         )
     files = [(file, b"") for file in [*_parts(prefix), prefix.with_suffix(".json")]]
     checkpoints.put(files, overwrite, name=prefix, protect=protect, dry_run=True)

@@ -274,3 +274,34 @@ def test_a_save_with_glob_characters_leaves_no_temporary_files(tmp_path):
         "agent[1].json",
     ]
     assert weights.read_weights(path).widths == [24, 24, 2]
+
+
+def test_a_writer_lock_held_by_a_stopped_process_never_makes_a_reader_wait(tmp_path):
+    # A SIGSTOPped writer keeps its lock; readers take none, and a writer waits a few seconds, then says why.
+    path = save_weights(build_model(4, 2), tmp_path / "agent.h5f")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from cartpole_dqn import checkpoints; "
+            "lock = checkpoints._locked(Path(sys.argv[1]), 'lock'); lock.__enter__(); print('held', flush=True); "
+            "time.sleep(120)",
+            os.path.realpath(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        os.kill(holder.pid, 19)  # SIGSTOP
+        start = time.monotonic()
+        weights.read_weights(path)
+        assert time.monotonic() - start < 3
+        with pytest.raises(WeightsError, match="Another process has been writing"):
+            save_weights(build_model(4, 2), path, overwrite=True)
+        assert time.monotonic() - start < 10
+        weights.read_weights(path)  # the old files are untouched
+    finally:
+        holder.kill()
+        holder.wait()
