@@ -249,8 +249,18 @@ def test_activations_and_widths_are_recorded_and_read_back(tmp_path):
         load_weights(build_model(4, 2), path)
 
 
-def test_the_shipped_record_without_activations_falls_back_to_relu_relu_linear():
-    stored = weights.read_weights(SHIPPED)
+def test_a_record_without_activations_falls_back_to_relu_relu_linear(tmp_path):
+    # records written before activations were recorded (the shipped agent's until issue 18) still load
+    import shutil
+
+    for part in weights.weight_files(SHIPPED):
+        shutil.copy(part, tmp_path / part.name.replace("dqn_pretrained", "old"))
+    record = json.loads(weights.metadata_path(SHIPPED).read_text())
+    record["weights"] = "old.h5f"
+    record["sha256"] = {name.replace("dqn_pretrained", "old"): digest for name, digest in record["sha256"].items()}
+    record["layers"] = [{"name": layer["name"], "shapes": layer["shapes"]} for layer in record["layers"]]
+    (tmp_path / "old.json").write_text(json.dumps(record))
+    stored = weights.read_weights(tmp_path / "old.h5f")
     assert "activation" not in json.dumps(stored.metadata["layers"])
     assert stored.activations == ["relu", "relu", "linear"]
     assert stored.build_model_call() == "build_model(4, 2, hidden=24)"
