@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-STEPS = 600
+STEPS = 300
 SEED = 3
 
 
