@@ -17,7 +17,7 @@ from rl.memory import SequentialMemory
 from rl.policy import BoltzmannQPolicy
 from tensorflow.keras.optimizers.legacy import Adam
 
-from .errors import CartPoleDQNError, number, whole_number
+from .errors import ArgumentError, CartPoleDQNError, number, whole_number
 from .errors import learning_rate as check_learning_rate
 from .errors import seed as check_seed
 
@@ -129,17 +129,20 @@ def build_agent(
     number(target_model_update, "target_model_update", above=0)  # below 1: soft updates; 1 or more: hard, every n steps
     policy = BoltzmannQPolicy() if policy is None else policy
     memory = SequentialMemory(limit=memory_limit, window_length=1)
-    return DQNAgent(
-        model=model,
-        memory=memory,
-        policy=policy,
-        nb_actions=actions,
-        nb_steps_warmup=nb_steps_warmup,
-        target_model_update=target_model_update,
-        train_interval=train_interval,
-        batch_size=batch_size,
-        **options,
-    )
+    try:
+        return DQNAgent(
+            model=model,
+            memory=memory,
+            policy=policy,
+            nb_actions=actions,
+            nb_steps_warmup=nb_steps_warmup,
+            target_model_update=target_model_update,
+            train_interval=train_interval,
+            batch_size=batch_size,
+            **options,
+        )
+    except TypeError as exc:  # an option DQNAgent does not take: one clear line, not keras-rl2's traceback
+        raise ArgumentError(f"DQNAgent does not take {', '.join(map(repr, options))}: {exc}") from None
 
 
 def compile_agent(dqn: DQNAgent, learning_rate: float = DEFAULT_LEARNING_RATE) -> DQNAgent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tensorflow.keras import activations
 from tensorflow.keras.layers import Dense, Flatten
 from tensorflow.keras.models import Sequential
 
@@ -31,6 +32,12 @@ def build_model(states: int, actions: int, hidden: int | Sequence[int] = 24, act
         widths = [whole_number(hidden, "hidden")] * 2
     if not isinstance(activation, str) or not activation:
         raise ArgumentError(f"build_model needs an activation name such as 'relu' or 'tanh', got {activation!r}.")
+    try:
+        activations.get(activation)
+    except ValueError:
+        raise ArgumentError(
+            f"build_model does not know the activation {activation!r}; Keras knows e.g. 'relu', 'tanh', 'elu', 'sigmoid'."
+        ) from None
     model = Sequential(name="q_network")
     model.add(Flatten(input_shape=(1, states), name="flatten"))
     for number, width in enumerate(widths, start=1):

@@ -267,3 +267,13 @@ def test_follow_up_command_is_quoted_and_works_from_the_current_folder(weights_d
     words = shlex.split(command.split("check them with: ", 1)[1].rstrip(")"))
     assert words[-3:-1] == ["evaluate", "--weights"]
     assert weights.weight_files(Path(words[words.index("--weights") + 1]))  # relative to this folder, as a shell would
+
+
+def test_an_unknown_agent_option_and_an_unknown_activation_are_one_clear_error():
+    # found by the adversarial pass of issue 18: both ended in the library's own TypeError/ValueError
+    from cartpole_dqn.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="unknown_option"):
+        cd.train(steps=15, progress=False, unknown_option=1)
+    with pytest.raises(ArgumentError, match="banana"):
+        cd.build_model(4, 2, activation="banana")
