@@ -142,6 +142,8 @@ def build_agent(
             **options,
         )
     except TypeError as exc:  # an option DQNAgent does not take: one clear line, not keras-rl2's traceback
+        if not options:
+            raise
         raise ArgumentError(f"DQNAgent does not take {', '.join(map(repr, options))}: {exc}") from None
 
 

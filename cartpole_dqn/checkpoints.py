@@ -115,7 +115,8 @@ def read(path: str | os.PathLike, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; an ``OSError`` otherwise, at once (never a hang)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        mode, size = os.fstat(fd).st_mode, os.fstat(fd).st_size
+        info = os.fstat(fd)
+        mode, size = info.st_mode, info.st_size
         if not stat.S_ISREG(mode):
             raise NotARegularFile(errno.EINVAL, f"it is {_kind(mode)}, not a regular file", os.fspath(path))
         if size > limit:
@@ -164,13 +165,16 @@ def is_shipped(path: str | os.PathLike) -> bool:
         target = os.stat(real)
     except OSError:
         return False
+    content = None  # the target's bytes, read once, only if a shipped file has its size
     for file in shipped:
         with contextlib.suppress(OSError):
             other = os.stat(file)
             if os.path.samestat(target, other):
                 return True
-            if stat.S_ISREG(target.st_mode) and other.st_size == target.st_size and read(real) == read(file):
-                return True
+            if stat.S_ISREG(target.st_mode) and other.st_size == target.st_size:
+                content = read(real) if content is None else content
+                if content == read(file):
+                    return True
     return False
 
 

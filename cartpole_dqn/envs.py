@@ -96,10 +96,8 @@ def make_gymnasium_env(env_id: str = DEFAULT_ENV_ID, render_mode: str | None = "
     check_env_id(env_id)
     try:
         env = gym.make(env_id, render_mode=render_mode)
-    except (
-        gym.error.Error,
-        ImportError,
-    ) as exc:  # Box2D, MuJoCo, jax, shimmy, ...: a library it needs is missing  # a registered environment whose module is missing (jax, shimmy, mujoco-py)
+    # the id exists (checked above), so what fails here is a library it needs: Box2D, MuJoCo, jax, shimmy, ...
+    except (gym.error.Error, ImportError) as exc:
         raise _missing_library(env_id, exc) from None
     if render_mode == "human" and _no_screen():
         warnings.warn(

@@ -31,6 +31,10 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _swish(x: np.ndarray) -> np.ndarray:
+    return x / (1 + np.exp(-x))
+
+
 def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, x).astype(np.float32)
 
@@ -46,8 +50,8 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "softmax": _softmax,
     "softplus": _softplus,
     "softsign": lambda x: x / (1 + np.abs(x)),
-    "swish": lambda x: x / (1 + np.exp(-x)),
-    "silu": lambda x: x / (1 + np.exp(-x)),
+    "swish": _swish,
+    "silu": _swish,  # the same function under its other name
     "gelu": lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(np.float32(2)))),
     "mish": lambda x: x * np.tanh(_softplus(x)),
     "exponential": np.exp,
