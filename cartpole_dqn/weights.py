@@ -106,7 +106,7 @@ def _parts(prefix: Path) -> list[Path]:
 
 
 def _is_shipped(prefix: Path) -> bool:
-    if prefix.is_dir():
+    if os.path.isdir(prefix):
         return False
     return any(checkpoints.is_shipped(file) for file in [*_parts(prefix), prefix.with_suffix(".json")])
 
@@ -305,7 +305,7 @@ def load_weights(agent_or_model, path: str | os.PathLike | None = None):
 
 def _check_save_path(prefix: Path, overwrite: bool, protect: bool) -> Path:
     """The one write path's checks (shipped agent, existing files, regular files, a writable folder), without writing."""
-    if prefix.is_dir():
+    if os.path.isdir(prefix):  # not Path.is_dir: it raises on a name too long, which the write path explains
         raise _WeightsPathError(
             f"{shown(prefix)} is a folder; give a file name inside it, such as {shown(prefix / 'dqn_weights.h5f')}."
         )

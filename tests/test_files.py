@@ -305,3 +305,9 @@ def test_a_writer_lock_held_by_a_stopped_process_never_makes_a_reader_wait(tmp_p
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_name_too_long_for_the_filesystem_is_one_clear_error(tmp_path):
+    # found by the adversarial pass of issue 18: Path.is_dir raised a raw OSError (errno 36)
+    with pytest.raises(weights.WeightsWriteError, match="too long for this filesystem"):
+        save_weights(build_model(4, 2), tmp_path / ("x" * 300 + ".h5f"))
