@@ -242,13 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tutorial_settings:
         settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
     else:
-        settings = {
-            "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
-            "target_model_update": cd.agent.DEFAULT_TARGET_MODEL_UPDATE,
-            "nb_steps_warmup": cd.agent.DEFAULT_WARMUP,
-            "train_interval": cd.agent.DEFAULT_TRAIN_INTERVAL,
-            "batch_size": cd.agent.DEFAULT_BATCH_SIZE,
-        }
+        settings = dict(cd.agent.RECIPE)
     described = ", ".join(f"{key} {value:g}" for key, value in settings.items())
 
     if args.step_rounds:

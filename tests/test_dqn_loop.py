@@ -83,6 +83,6 @@ def test_the_loop_learns_on_its_own(nb):
     online, target = nb["make_networks"]()
     before = online.get_weights()
     run = nb["run_dqn"](online, target, 3, 300, check_every=None)
-    assert run["updates"] == sum(1 for step in range(300) if step > 10 and step % 4 == 0)
+    assert run["updates"] == sum(1 for step in range(300) if step > nb["WARMUP"] and step % nb["TRAIN_INTERVAL"] == 0)
     assert len(run["scores"]) >= 1 and all(score >= 1 for score in run["scores"])
     assert not nb["same_bits"](online.get_weights(), before)

@@ -34,6 +34,8 @@ def test_every_question_answer_is_what_its_formula_gives():
         "04.2": 0.6225,
         "05.1": 39.4994,
         "05.2": 100.0,
+        "07.1": 497.0,
+        "07.2": 0.0037779,
     }
     assert set(QUESTIONS) == set(expected)
     for key, value in expected.items():
