@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "env_id": cd.DEFAULT_ENV_ID,
         "steps": args.steps,
         "eval_every": args.every,
-        "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
-        "target_model_update": cd.agent.DEFAULT_TARGET_MODEL_UPDATE,
+        "recipe": cd.agent.describe_recipe(**cd.agent.SHIPPED_RECIPE),  # what cd.train ran above
         "python": platform.python_version(),
         "seconds": seconds,
         "seeds": curves,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import cartpole_dqn as cd
@@ -178,6 +179,8 @@ def test_learning_curves_file_is_read_and_a_missing_one_explained(tmp_path):
     curves = insight.read_learning_curves(cd.settings.PROJECT_ROOT / "notebooks" / "data" / "learning_curves.json")
     assert len(curves["seeds"]) >= 3
     assert all(points[-1][0] == curves["steps"] for points in curves["seeds"].values())
+    recorded = json.loads((cd.settings.PROJECT_ROOT / "notebooks" / "data" / "learning_curves.json").read_text())
+    assert recorded["recipe"] == cd.agent.describe_recipe(**cd.agent.SHIPPED_RECIPE)  # what learning_curves.py trains
     with pytest.raises(FileNotFoundError, match="learning_curves.py"):
         insight.read_learning_curves(tmp_path / "nope.json")
 
