@@ -35,7 +35,7 @@ DEFAULT_ALTS = {NBCONVERT_DEFAULT_ALT, "animation of an episode", ""}  # the las
 #: of dqn.test(visualize=True) (envs' GymAdapter, which can show a cd.media.Still), and the reward plot
 #: and side-by-side animation until 03 is run again with this package; 05 and 06: figures drawn with
 #: plt in the notebook (each can end with cd.media.describe(fig, "...")).
-WITHOUT_ALT = {"03_training.ipynb": 4, "05_what_did_it_learn.ipynb": 4, "06_going_further.ipynb": 1}
+WITHOUT_ALT = {"03_training.ipynb": 4, "06_going_further.ipynb": 1}
 
 
 def image_outputs(notebook) -> tuple[int, int]:
