@@ -211,9 +211,11 @@ class GymAdapter:
                 )
                 self._warned_no_display = True
             return
-        from IPython.display import Image, display
+        from IPython.display import display
 
-        image = Image(data=png_bytes(frame, scale=0.5), format="png")
+        from .media import Still
+
+        image = Still(png_bytes(frame, scale=0.5), "The cart and pole, drawn live as the episode is played")
         if self._display is None:
             self._display = display(image, display_id=True)
         else:

@@ -69,14 +69,18 @@ def test_the_workshop_checkpoints_are_the_committed_notebooks_headlines():
         notebook = next((ROOT / "notebooks").glob(f"{number.group(1)}_*.ipynb"))
         headline = committed_headline(notebook)
         pattern = ".*?".join(re.escape(part) for part in checkpoint[0].split("…"))
-        assert re.search(pattern, headline), f"WORKSHOP.md's checkpoint for {notebook.name} is not its headline: {headline!r}"
+        assert re.search(pattern, headline), (
+            f"WORKSHOP.md's checkpoint for {notebook.name} is not its headline: {headline!r}"
+        )
         checked += 1
     assert checked >= 4
 
 
 def test_the_workshop_names_no_exercise_that_has_no_answer_in_the_key():
     key = (ROOT / "docs" / "workshop-answers.md").read_text(encoding="utf-8")
-    workshop = (ROOT / "WORKSHOP.md").read_text(encoding="utf-8").split("### Exercises in the room", 1)[1].split("\n#", 1)[0]
+    workshop = (
+        (ROOT / "WORKSHOP.md").read_text(encoding="utf-8").split("### Exercises in the room", 1)[1].split("\n#", 1)[0]
+    )
     named = re.findall(r"\b0\d\.\d\b", workshop)
     assert len(named) >= 8
     assert all(f"| {exercise} " in key for exercise in named), named

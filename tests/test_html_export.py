@@ -101,6 +101,7 @@ PICTURES = [
     'fig, ax = plt.subplots()\nax.plot([0, 1])\ncd.media.describe(fig, "A rising line.");',
     "frames = [np.full((40, 60, 3), 25 * i, dtype=np.uint8) for i in range(6)]\ncd.show_animation(frames)",
     "cd.show_animation(cd.side_by_side(frames, frames[:3]))",
+    "env = cd.make_env(seed=0)\nenv.reset()\nenv.render()  # what dqn.test(visualize=True) calls each step",
 ]
 
 
@@ -113,11 +114,12 @@ def test_the_packages_pictures_keep_their_alt_text_through_a_kernel_and_nbconver
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     alts = exported_alts(notebook)
-    assert len(alts) == 5, alts
+    assert len(alts) == 6, alts
     assert not DEFAULT_ALTS & {alt.strip() for alt in alts}, alts
-    histogram, rewards, own, animation, both = alts
+    histogram, rewards, own, animation, both, live = alts
     assert histogram.startswith("Histogram of 5 episode scores (random play): mean 27.2, lowest 9, highest 60")
     assert rewards.startswith("Line chart of the reward of each of 4 episodes") and "ends at 140.0" in rewards
     assert own == "A rising line."
     assert animation == "Animation of one episode, 5 steps long (6 frames), looping."
     assert both.startswith("Animation of two episodes side by side: random agent (left) lasts 5 steps")
+    assert live == "The cart and pole, drawn live as the episode is played"
