@@ -212,9 +212,16 @@ def check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
         raise WeightsMismatchError(
             f"{start}: the file has {len(stored.layers)} layers with weights, this model has {len(wanted)}. {fix}"
         )
+    # Named by kind and position ("the 1st Dense layer"), the name only in brackets: build_model's
+    # 1st layer is 'dense_1', but in a network built by hand (notebook 02) Keras' names count per
+    # session ('dense', 'dense_1', ...), so there 'dense_1' is the 2nd layer.
+    kinds = [type(layer).__name__ for layer in model.layers if layer.weights]
     arrays = []
-    for position, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True), start=1):
-        where = f"layer {layer_name!r} (the {_ordinal(position)} layer with weights)"
+    for i, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True)):
+        where = (
+            f"the {_ordinal(kinds[: i + 1].count(kinds[i]))} {kinds[i]} layer "
+            f"(named {layer_name!r} in this model)"
+        )
         if sorted(saved) != sorted(attr for attr, _ in variables):
             raise WeightsMismatchError(
                 f"{start}: {where} has {', '.join(a for a, _ in variables)} in this model "
