@@ -34,6 +34,8 @@ def test_every_question_answer_is_what_its_formula_gives():
         "04.2": 0.6225,
         "05.1": 39.4994,
         "05.2": 100.0,
+        "07.1": 497.0,
+        "07.2": 0.0037779,
     }
     assert set(QUESTIONS) == set(expected)
     for key, value in expected.items():
@@ -178,3 +180,20 @@ def test_learning_curves_file_is_read_and_a_missing_one_explained(tmp_path):
     assert all(points[-1][0] == curves["steps"] for points in curves["seeds"].values())
     with pytest.raises(FileNotFoundError, match="learning_curves.py"):
         insight.read_learning_curves(tmp_path / "nope.json")
+
+
+def test_time_limits_file_is_read_tabled_and_a_missing_one_explained(tmp_path):
+    record = insight.read_time_limits(cd.settings.PROJECT_ROOT / "notebooks" / "data" / "time_limits.json")
+    assert len(record["seeds"]) >= 20 and record["ceiling"] == pytest.approx(86.6, abs=0.01)
+    rows = insight.time_limit_table(record)
+    assert len(rows) == len(record["budgets"]) * len(record["arms"])
+    for row in rows:
+        assert row["seeds"] == len(record["seeds"])
+        mean, low, high = row["q_start"]
+        assert low <= mean <= high
+    # today's arm, seed 0, at 1,000 steps is the shipped agent's training: same Q at the start
+    shipped = insight.play(insight.load_q_network(), "CartPole-v0", seeds=range(record["test_episodes"]))
+    seed_0 = record["results"]["1000"]["time-out = fall"]["0"]
+    assert np.mean([values[0].max() for values in shipped.q_values]) == pytest.approx(seed_0["q_start"], abs=1e-3)
+    with pytest.raises(FileNotFoundError, match="time_limit_experiment.py"):
+        insight.read_time_limits(tmp_path / "nope.json")
