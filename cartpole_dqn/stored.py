@@ -212,9 +212,9 @@ def check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
         raise WeightsMismatchError(
             f"{start}: the file has {len(stored.layers)} layers with weights, this model has {len(wanted)}. {fix}"
         )
-    # Named by kind and position ("the 1st Dense layer"), the name only in brackets: build_model's
-    # 1st layer is 'dense_1', but in a network built by hand (notebook 02) Keras' names count per
-    # session ('dense', 'dense_1', ...), so there 'dense_1' is the 2nd layer.
+    # Named by kind and position ("the 1st Dense layer"), as loading goes, the name only in brackets:
+    # build_model's 1st layer is 'dense_1', but in a network built without names Keras counts per
+    # session ('dense', 'dense_1', ...), so there 'dense_1' is the 2nd layer (notebook 09).
     kinds = [type(layer).__name__ for layer in model.layers if layer.weights]
     arrays = []
     for i, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True)):
