@@ -218,10 +218,7 @@ def check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
     kinds = [type(layer).__name__ for layer in model.layers if layer.weights]
     arrays = []
     for i, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True)):
-        where = (
-            f"the {_ordinal(kinds[: i + 1].count(kinds[i]))} {kinds[i]} layer "
-            f"(named {layer_name!r} in this model)"
-        )
+        where = f"the {_ordinal(kinds[: i + 1].count(kinds[i]))} {kinds[i]} layer (named {layer_name!r} in this model)"
         if sorted(saved) != sorted(attr for attr, _ in variables):
             raise WeightsMismatchError(
                 f"{start}: {where} has {', '.join(a for a, _ in variables)} in this model "
