@@ -212,9 +212,13 @@ def check_fits(stored: StoredWeights, model) -> list[np.ndarray]:
         raise WeightsMismatchError(
             f"{start}: the file has {len(stored.layers)} layers with weights, this model has {len(wanted)}. {fix}"
         )
+    # Named by kind and position ("the 1st Dense layer"), as loading goes, the name only in brackets:
+    # build_model's 1st layer is 'dense_1', but in a network built without names Keras counts per
+    # session ('dense', 'dense_1', ...), so there 'dense_1' is the 2nd layer (notebook 09).
+    kinds = [type(layer).__name__ for layer in model.layers if layer.weights]
     arrays = []
-    for position, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True), start=1):
-        where = f"layer {layer_name!r} (the {_ordinal(position)} layer with weights)"
+    for i, ((layer_name, variables), (_, saved)) in enumerate(zip(wanted, stored.layers, strict=True)):
+        where = f"the {_ordinal(kinds[: i + 1].count(kinds[i]))} {kinds[i]} layer (named {layer_name!r} in this model)"
         if sorted(saved) != sorted(attr for attr, _ in variables):
             raise WeightsMismatchError(
                 f"{start}: {where} has {', '.join(a for a, _ in variables)} in this model "

@@ -89,10 +89,21 @@ def check_04(first: list[CellRun], second: list[CellRun]) -> None:
     same_output(first, second, "q_after = ")  # the same test scores after the reload in both passes
 
 
+def check_09(first: list[CellRun], second: list[CellRun]) -> None:
+    sources = [r.source for r in second]
+    assert "same weights: True" in second[index_of(sources, "cd.load_weights(unnamed, saved)")].text
+    failed_loads = second[index_of(sources, "for what, (target, path) in attempts.items()")].text
+    for error in ("WeightsNotFoundError", "WeightsMismatchError: ", "WeightsCorruptError"):
+        assert error in failed_loads
+    assert "the 1st Dense layer (named 'dense_1' in this model)" in failed_loads
+    assert "every model unchanged after its failed load: True" in failed_loads
+
+
 RUN_ALL_TWICE = {
     "01_random_baseline.ipynb": check_01,
     "02_the_model.ipynb": check_02,
     "04_save_and_reload.ipynb": check_04,
+    "09_appendix_files_and_errors.ipynb": check_09,
 }
 
 

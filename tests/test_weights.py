@@ -191,10 +191,34 @@ def test_mismatch_names_layer_and_shapes(saved):
     with pytest.raises(WeightsMismatchError) as info:
         load_weights(small, path)
     message = str(info.value)
-    assert "'dense_1'" in message
-    assert "(4, 24) in the file but (4, 16) in this model" in message
+    # by kind and position: a name alone could mislead, in a network built without names 'dense_1' is the 2nd layer
+    assert (
+        "the 1st Dense layer (named 'dense_1' in this model) has a kernel of shape (4, 24) in the file but (4, 16) in this model"
+        in message
+    )
     assert "build_model(4, 2, hidden=24)" in message
     assert all(np.array_equal(a, b) for a, b in zip(small.get_weights(), before, strict=True))
+
+
+def test_mismatch_counts_layers_of_one_kind(saved):
+    """The 2nd hidden layer differing is 'the 2nd Dense layer', whatever Keras named it."""
+    _, path = saved
+    with pytest.raises(WeightsMismatchError, match=r"the 2nd Dense layer \(named 'dense_2' in this model\)"):
+        load_weights(build_model(4, 2, hidden=(24, 16)), path)
+
+
+def test_mismatch_in_a_network_built_without_names_counts_by_position(saved):
+    """Keras names unnamed layers dense, dense_1, ...: there 'dense_1' is the 2nd Dense layer (notebook 09)."""
+    from tensorflow.keras.layers import Dense, Flatten
+    from tensorflow.keras.models import Sequential
+
+    _, path = saved
+    unnamed = Sequential([Flatten(input_shape=(1, 4)), Dense(24), Dense(16), Dense(2)])
+    second = [layer.name for layer in unnamed.layers if layer.weights][1]
+    with pytest.raises(
+        WeightsMismatchError, match=rf"the 2nd Dense layer \(named '{second}' in this model\) has a kernel"
+    ):
+        load_weights(unnamed, path)
 
 
 def corrupt(path, how: str) -> None:
