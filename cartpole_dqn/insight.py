@@ -41,7 +41,7 @@ def load_q_network(path=None) -> GreedyPolicy:
     """The trained network at ``path`` (default: the shipped agent) as NumPy arrays: a :class:`GreedyPolicy`.
 
     ``q.batch_q_values(states)`` gives its Q-values, ``q.act(observation)`` its greedy action. A missing or
-    damaged file gives the same clear errors as in notebook 04.
+    damaged file gives the same clear errors as in notebook 09 (the appendix on files and errors).
     """
     return GreedyPolicy.from_weights(path)
 
