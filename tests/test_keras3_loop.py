@@ -132,3 +132,15 @@ def test_notebook_08_never_imports_the_series_package_or_keras_2():
         "import tensorflow",
     ):
         assert forbidden not in source, forbidden
+
+
+def test_the_backends_file_has_tensorflow_and_agrees_with_the_committed_run():
+    results = json.loads((ROOT / "notebooks" / "data" / "keras3_backends.json").read_text(encoding="utf-8"))
+    assert "tensorflow" in results and all(row["reloaded_q_identical"] for row in results.values())
+    headline = "".join(
+        output.get("text", "")
+        for cell in nbformat.read(NOTEBOOK, as_version=4).cells
+        if "headline" in cell.metadata.get("tags", [])
+        for output in cell.get("outputs", [])
+    )
+    assert f"solved at step {results['tensorflow']['solved_at_step']:,}," in headline
