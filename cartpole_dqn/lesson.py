@@ -220,7 +220,7 @@ def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float =
         ax.text(x, y, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "#e8f0fb"})
     every = "random sample,\nevery step" if train_interval == 1 else f"random sample,\nevery {train_interval} steps"
     if target_model_update < 1:
-        copy = f"after each training step: target ← {1 - target_model_update:g}·target + {target_model_update:g}·online"
+        copy = f"after each training step:\ntarget ← {1 - target_model_update:g}·target + {target_model_update:g}·online"
     else:
         copy = f"copied every {int(target_model_update):,} steps (target_model_update)"
     arrows = [
@@ -243,8 +243,9 @@ def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float =
             arrowprops={"arrowstyle": style, "color": "grey" if not label else "black", "shrinkA": 38, "shrinkB": 38},
         )
         if label:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.18, label, ha="center", fontsize=8, color="dimgray")
-    ax.text(4.6, 1.2, copy, fontsize=8, color="grey", rotation=18)
+            lift = 0.3 if y0 == y1 == 2.4 else 0.1  # above the top row's boxes
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + lift, label, ha="center", va="bottom", fontsize=8, color="dimgray")
+    ax.text(2.6, 1.12, copy, fontsize=8, color="grey", rotation=12, va="bottom")
     ax.set_xlim(-0.4, 10.6)
     ax.set_ylim(0, 3.1)
     ax.axis("off")

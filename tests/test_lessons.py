@@ -205,7 +205,7 @@ def test_the_loop_diagram_says_how_often_the_target_network_moves():
         "".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=1, target_model_update=10_000).texts)
     )
     plt.close("all")
-    assert "every 4 steps" in texts[0] and "after each training step: target ← 0.8·target + 0.2·online" in texts[0]
+    assert "every 4 steps" in texts[0] and "after each training step:\ntarget ← 0.8·target + 0.2·online" in texts[0]
     assert "every step" in texts[1] and "0.99·target + 0.01·online" in texts[1]
     assert "copied every 10,000 steps" in texts[2]
 
