@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .agent import DEFAULT_TARGET_MODEL_UPDATE, DEFAULT_TRAIN_INTERVAL, DEFAULT_WARMUP
 from .console import say
 
 __all__ = ["QUESTIONS", "Question", "check"]
@@ -101,6 +102,18 @@ QUESTIONS: dict[str, Question] = {
         0.5,
         "With no time limit the rewards go on for ever: the geometric series 1 + γ + γ² + … .",
         "1 / (1 − 0.99) = 100: the '100' of older texts is the value of an episode that never ends.",
+    ),
+    "07.1": Question(
+        sum(1 for step in range(2_000) if step > DEFAULT_WARMUP and step % DEFAULT_TRAIN_INTERVAL == 0),
+        0.5,
+        "Count the steps of range(2000) above the warm-up of 10 that are multiples of the train interval 4.",
+        "Steps 12, 16, …, 1,996: (1,996 − 12) / 4 + 1 = 497 updates, a quarter of the steps.",
+    ),
+    "07.2": Question(
+        (1 - DEFAULT_TARGET_MODEL_UPDATE) ** 25,
+        0.0005,
+        "Each soft update leaves (1 − τ) of the gap between target and online weights; 100 steps are 25 updates.",
+        "0.8²⁵ ≈ 0.0038: after 25 updates the target has all but caught up; it lags by a few updates only.",
     ),
 }
 

@@ -29,6 +29,8 @@ __all__ = [
     "map_states",
     "policy_map",
     "read_learning_curves",
+    "read_time_limits",
+    "time_limit_table",
 ]
 
 #: CartPole's four state variables, in the order of the observation.
@@ -160,11 +162,43 @@ def map_states(
     return grid
 
 
-def read_learning_curves(path: str | Path) -> dict:
-    """The results file of ``scripts/learning_curves.py``: ``{"seeds": {seed: [[step, greedy mean], ...]}, ...}``."""
+def _read_results(path: str | Path, script: str) -> dict:
+    """A results file that ``scripts/<script>`` wrote, or a clear error saying how to make it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"There is no learning-curve file at {path.name}; run `python scripts/learning_curves.py` to make it."
-        )
+        raise FileNotFoundError(f"There is no results file at {path.name}; run `python scripts/{script}` to make it.")
     return json.loads(path.read_text())
+
+
+def read_learning_curves(path: str | Path) -> dict:
+    """The results file of ``scripts/learning_curves.py``: ``{"seeds": {seed: [[step, greedy mean], ...]}, ...}``."""
+    return _read_results(path, "learning_curves.py")
+
+
+def read_time_limits(path: str | Path) -> dict:
+    """The results file of ``scripts/time_limit_experiment.py``: ``{"results": {budget: {arm: {seed: figures}}}, ...}``."""
+    return _read_results(path, "time_limit_experiment.py")
+
+
+#: The columns of :func:`time_limit_table`: (figure in the results file, heading).
+TIME_LIMIT_COLUMNS = (
+    ("time_outs_stored", "time-outs stored"),
+    ("q_start", "Q at the start"),
+    ("q_last", "Q at the last step"),
+    ("v0_mean", "v0 mean"),
+    ("v1_mean", "v1 mean"),
+    ("v1_reach_500", "v1 episodes at 500"),
+)
+
+
+def time_limit_table(record: dict) -> list[dict]:
+    """One row per (budget, arm) of :func:`read_time_limits`' record: each figure's mean, min and max over the seeds."""
+    rows = []
+    for budget, arms in record["results"].items():
+        for arm, seeds in arms.items():
+            row = {"budget": int(budget), "arm": arm, "seeds": len(seeds)}
+            for key, _ in TIME_LIMIT_COLUMNS:
+                values = np.array([figures[key] for figures in seeds.values()], dtype=float)
+                row[key] = (float(values.mean()), float(values.min()), float(values.max()))
+            rows.append(row)
+    return rows

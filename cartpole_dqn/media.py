@@ -8,6 +8,14 @@ An animation is shown as HTML (an ``<img>`` carrying the GIF) with a PNG still o
 in the same display bundle: JupyterLab, Colab and nbconvert's HTML export (nbviewer, book
 builders) show the HTML, and a renderer that shows no HTML falls back to the still. A bare
 ``image/gif`` output would be lost by nbconvert, which has no GIF support.
+
+Alt text. Every picture the package shows carries a short description in its ``alt`` attribute, for
+screen readers and for pages whose images do not load. nbconvert's default ("lab") HTML template
+writes no ``alt`` for an ``image/png`` output (its "classic" template reads ``output.metadata``), but
+it copies a ``text/html`` output as it is, and ranks HTML above PNG. So animations and stills are
+HTML ``<img alt="...">``, and a matplotlib figure that :func:`describe` gave an alt text is shown,
+through an IPython display formatter registered for figures, as the same PNG inside such an
+``<img>`` (the plain PNG stays in the output too, for renderers without HTML).
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ from .errors import number, whole_number
 
 __all__ = [
     "Animation",
+    "Frames",
+    "Still",
+    "describe",
+    "frames_alt",
     "in_notebook",
     "png_bytes",
     "gif_bytes",
@@ -51,6 +63,45 @@ def in_notebook() -> bool:
 
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+#: The name of the attribute that holds a figure's alt text (set by :func:`describe`).
+ALT_ATTRIBUTE = "cartpole_dqn_alt"
+
+
+def _img(data: bytes, kind: str, alt: str) -> str:
+    """An HTML ``<img>`` with the image embedded and its alt text."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img src="data:image/{kind};base64,{encoded}" alt="{html.escape(alt)}"/>'
+
+
+def _figure_html(figure) -> str | None:
+    """The figure as a PNG inside an ``<img>`` with its alt text, or None (the plain PNG) if it has none."""
+    alt = getattr(figure, ALT_ATTRIBUTE, None)
+    if not alt:
+        return None
+    from IPython.core.pylabtools import print_figure
+
+    return _img(print_figure(figure, "png", bbox_inches="tight"), "png", alt)
+
+
+def describe(figure_or_axes, alt: str):
+    """Give a matplotlib figure a short alt text (what it shows), and return what was passed in.
+
+    In a notebook the figure is then shown with that text as the ``alt`` of its image, which the
+    HTML export keeps (see the module docstring). The package's plots call this themselves;
+    for a figure of your own: ``cd.media.describe(fig, "Line chart of ...")``.
+    """
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError("describe needs a short text saying what the figure shows, e.g. 'Histogram of 100 scores'.")
+    figure = getattr(figure_or_axes, "figure", figure_or_axes)
+    setattr(figure, ALT_ATTRIBUTE, alt.strip())
+    if in_notebook():
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+
+        get_ipython().display_formatter.formatters["text/html"].for_type(Figure, _figure_html)
+    return figure_or_axes
 
 
 def _as_rgb_image(frame: np.ndarray, scale: float = 1.0) -> Image.Image:
@@ -164,30 +215,62 @@ def save_png(frame: np.ndarray, path: str | Path, scale: float = 1.0, overwrite:
     return path
 
 
+class Still:
+    """One frame that notebooks show as an image with an alt text (HTML ``<img>``, plus the plain PNG)."""
+
+    def __init__(self, png: bytes, alt: str) -> None:
+        self.png, self.alt = png, alt
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {
+            "text/html": _img(self.png, "png", self.alt),
+            "image/png": base64.b64encode(self.png).decode("ascii"),
+            "text/plain": repr(self),
+        }
+        return data, {"image/png": {"alt": self.alt}}
+
+    def __repr__(self) -> str:
+        return f"<image: {self.alt}>"
+
+
+def frames_alt(frames: Sequence[np.ndarray]) -> str:
+    """What an animation of these frames shows, in one line (the default alt text of :func:`show_animation`).
+
+    Frames from :func:`side_by_side` say which two episodes they hold; others are taken as one
+    episode recorded like :func:`cartpole_dqn.envs.record_episode` does, one frame per step plus the first.
+    """
+    described = getattr(frames, "description", None)
+    if described:
+        return described
+    steps = len(frames) - 1
+    return f"Animation of one episode, {steps} step{'s' if steps != 1 else ''} long ({len(frames)} frames), looping."
+
+
 class Animation:
     """An animated GIF that notebooks and static renderers alike show (see the module docstring).
 
-    Its display bundle holds ``text/html`` (the GIF in an ``<img>``, with the caption if any) and
-    ``image/png`` (the last frame, a still for renderers without HTML). ``gif`` is the GIF's bytes.
+    Its display bundle holds ``text/html`` (the GIF in an ``<img>`` with the alt text ``alt``, and
+    the caption if any) and ``image/png`` (the last frame, a still for renderers without HTML).
+    ``gif`` is the GIF's bytes.
     """
 
-    def __init__(self, gif: bytes, still: bytes, caption: str | None = None) -> None:
+    def __init__(self, gif: bytes, still: bytes, caption: str | None = None, alt: str | None = None) -> None:
         self.gif, self.still, self.caption = gif, still, caption
+        self.alt = alt or caption or "Animation of an episode."
 
     def _repr_html_(self) -> str:
-        encoded = base64.b64encode(self.gif).decode("ascii")
-        alt = html.escape(self.caption or "animation of an episode")
-        image = f'<img src="data:image/gif;base64,{encoded}" alt="{alt}"/>'
+        image = _img(self.gif, "gif", self.alt)
         if self.caption is None:
             return image
         return f'<figure style="margin:0">{image}<figcaption>{html.escape(self.caption)}</figcaption></figure>'
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {
             "text/html": self._repr_html_(),
             "image/png": base64.b64encode(self.still).decode("ascii"),
             "text/plain": repr(self),
         }
+        return data, {"image/png": {"alt": f"Last frame of: {self.alt}"}}
 
     def __repr__(self) -> str:
         caption = f", {self.caption!r}" if self.caption else ""
@@ -195,15 +278,29 @@ class Animation:
 
 
 def show_animation(
-    frames: Sequence[np.ndarray], fps: int = 25, every: int = 2, scale: float = 0.5, caption: str | None = None
+    frames: Sequence[np.ndarray],
+    fps: int = 25,
+    every: int = 2,
+    scale: float = 0.5,
+    caption: str | None = None,
+    alt: str | None = None,
 ) -> Animation:
     """An object that a notebook shows as an inline, looping GIF of the frames (notebook 01).
 
     Make it the last line of a cell (or pass it to ``IPython.display.display``). Exported to
     HTML (nbconvert, nbviewer) it still plays; where HTML is not shown, the last frame is.
+    ``alt``, the text read out instead of the picture, defaults to :func:`frames_alt`.
     """
     data = gif_bytes(frames, fps=fps, every=every, scale=scale)
-    return Animation(data, png_bytes(frames[-1], scale=scale), caption)
+    return Animation(data, png_bytes(frames[-1], scale=scale), caption, alt or frames_alt(frames))
+
+
+class Frames(list):
+    """A list of frames with a ``description`` of what they show (made by :func:`side_by_side`)."""
+
+    def __init__(self, frames: Sequence[np.ndarray], description: str) -> None:
+        super().__init__(frames)
+        self.description = description
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -223,12 +320,13 @@ def side_by_side(
     left_frames: Sequence[np.ndarray],
     right_frames: Sequence[np.ndarray],
     labels: tuple[str, str] = ("random agent", "trained agent"),
-) -> list[np.ndarray]:
+) -> Frames:
     """Two episodes in one animation, side by side, each half labelled with its step count (notebook 03).
 
     The result has as many frames as the longer episode. The shorter one holds its last
     frame, greyed out and marked "episode over". Pass the result to :func:`show_animation`
-    or :func:`save_gif`.
+    or :func:`save_gif`. It is a list of frames whose ``description`` (the animation's alt text)
+    says which episode is on which side and how many steps each lasts.
     """
     if len(left_frames) == 0 or len(right_frames) == 0:
         raise ValueError("side_by_side needs two non-empty lists of frames, e.g. from record_episode().")
@@ -264,4 +362,8 @@ def side_by_side(
             draw.text((x + margin, margin + line_height), status, fill=colour, font=font)
             x += width + gap
         composed.append(np.asarray(canvas))
-    return composed
+    lasted = [
+        f"{label} ({side}) lasts {len(frames) - 1} steps"
+        for (frames, label), side in zip(halves, ("left", "right"), strict=True)
+    ]
+    return Frames(composed, f"Animation of two episodes side by side: {lasted[0]}, {lasted[1]}.")

@@ -29,7 +29,11 @@ import time
 
 import cartpole_dqn as cd
 
+import dqn_loop  # notebook 07's loop, from its cells (scripts/ is on the path when this file runs)
+
 FINAL_EVAL_SEED = 500_000
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "notebooks", "data", "time_to_solve.json")
+LOOP, SERIES, SB3 = "loop written out", "keras-rl2 DQNAgent", "SB3 (RL Zoo)"
 SB3_SCRIPT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "bench_sb3.py"
 )  # episodes no evaluation during training ever saw
@@ -157,9 +161,43 @@ def series_seed(seed: int, cap: int, settings: dict) -> dict:
     }
 
 
+def loop_seed(loop: dict, seed: int, cap: int) -> dict:
+    """One seed of notebook 07's loop written out (the same recipe and stop rule), in this process."""
+    cpu_started = time.process_time()
+    cd.reset_session(seed)
+    online, target = loop["make_networks"]()
+    run = loop["run_dqn"](online, target, seed, cap)
+    cpu_seconds = time.process_time() - cpu_started
+    final = cd.evaluate(online, episodes=100, seed=FINAL_EVAL_SEED)
+    return {
+        "seed": seed,
+        "solved_at_step": run["solved_at"],
+        "steps": run["steps"],
+        "seconds": run["seconds"],
+        "cpu_seconds": cpu_seconds,
+        "final_mean": final.mean,
+    }
+
+
+def write_results(path: str, seeds: list[int], cap: int, results: dict[str, list[dict]]) -> None:
+    """The per-seed figures of every route, for notebook 07 (``notebooks/data/time_to_solve.json``)."""
+    keep = ("seed", "solved_at_step", "steps", "seconds", "cpu_seconds", "final_mean")
+    record = {
+        "written_by": "scripts/bench_solve.py (make bench PEER=sb3)",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, {sys.platform}",
+        "cap": cap,
+        "seeds": seeds,
+        "runs": {name: [{key: r[key] for key in keep} for r in rows] for name, rows in results.items()},
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(record, file, indent=1)
+        file.write("\n")
+
+
 def _row(result: dict) -> str:
     steps = f"{result['solved_at_step']:,}" if result["solved_at_step"] else f"not in {result['steps']:,}"
-    return f"{steps:>14} {result['seconds']:8.1f} {result['cpu_seconds']:6.1f} {result['final_mean']:6.1f}"
+    return f"{steps:>22} {result['seconds']:8.1f} {result['cpu_seconds']:6.1f} {result['final_mean']:6.1f}"
 
 
 def _solve_seconds(results: list[dict]) -> list[float]:
@@ -190,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("SB3_PYTHON"),
         help="Python with stable-baselines3 for --peer sb3 (default: $SB3_PYTHON)",
     )
+    parser.add_argument("--results", default=RESULTS, help="where to write the per-seed figures ('' for nowhere)")
     parser.add_argument("--step-cost-worker", help=argparse.SUPPRESS)
     parser.add_argument("--recipe-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -203,13 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tutorial_settings:
         settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
     else:
-        settings = {
-            "learning_rate": cd.agent.DEFAULT_LEARNING_RATE,
-            "target_model_update": cd.agent.DEFAULT_TARGET_MODEL_UPDATE,
-            "nb_steps_warmup": cd.agent.DEFAULT_WARMUP,
-            "train_interval": cd.agent.DEFAULT_TRAIN_INTERVAL,
-            "batch_size": cd.agent.DEFAULT_BATCH_SIZE,
-        }
+        settings = dict(cd.agent.RECIPE)
     described = ", ".join(f"{key} {value:g}" for key, value in settings.items())
 
     if args.step_rounds:
@@ -225,25 +258,35 @@ def main(argv: list[str] | None = None) -> int:
     last = args.first_seed + args.seeds - 1
     print(f"\n== time to solve, seeds {args.first_seed}..{last}, cap {args.cap:,} steps")
     print(f"  series: keras-rl2 DQNAgent, {described}")
-    header = f"  {'seed':>4} {'steps to solve':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+    routes = {SERIES: lambda seed: series_seed(seed, args.cap, settings)}
+    if not args.tutorial_settings:  # notebook 07's loop has the series' recipe only
+        loop = dqn_loop.load()
+        routes = {LOOP: lambda seed: loop_seed(loop, seed, args.cap), **routes}
+        print("  loop:   notebook 07's cells, the same recipe and stop rule, Keras 2 in graph mode")
+    header = f"  {'seed':>4}" + "".join(
+        f" | {name + ' steps':>22} {'seconds':>8} {'CPU s':>6} {'final':>6}" for name in routes
+    )
     if peer:
         versions = json.loads(subprocess.run([peer, SB3_SCRIPT, "--check"], capture_output=True, text=True).stdout)
         print(
             f"  SB3:    DQN, RL Zoo CartPole-v1 hyperparameters, 1 torch thread ({', '.join(f'{k} {v}' for k, v in versions.items())})"
         )
-        print("  (alternating: the series runs first on even seeds, SB3 first on odd seeds)")
-        header += f" | {'SB3 steps':>14} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+        routes[SB3] = lambda seed: sb3_seed(peer, seed, args.cap)
+        header += f" | {'SB3 steps':>22} {'seconds':>8} {'CPU s':>6} {'final':>6}"
+    print(f"  (seed by seed, taking turns: seed k starts with route k mod {len(routes)})")
     print(header + "   (CPU s: the process's CPU time; final: greedy mean over 100 fresh episodes)")
-    ours: list[dict] = []
-    theirs: list[dict] = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        if peer and seed % 2:
-            theirs.append(sb3_seed(peer, seed, args.cap))
-        ours.append(series_seed(seed, args.cap, settings))
-        if peer and not seed % 2:
-            theirs.append(sb3_seed(peer, seed, args.cap))
-        line = f"  {seed:>4} {_row(ours[-1])}"
-        print(line + (f" | {_row(theirs[-1])}" if peer else ""), flush=True)
+    results: dict[str, list[dict]] = {name: [] for name in routes}
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    for seed in seeds:
+        names = list(routes)
+        first = seed % len(names)
+        for name in names[first:] + names[:first]:
+            results[name].append(routes[name](seed))
+        print(f"  {seed:>4}" + "".join(f" | {_row(results[name][-1])}" for name in routes), flush=True)
+    if args.results and not args.tutorial_settings:
+        write_results(args.results, seeds, args.cap, results)
+        print(f"  (per-seed figures written to {os.path.relpath(args.results)})")
+    ours, theirs = results[SERIES], results.get(SB3, [])
     solve_seconds = _solve_seconds(ours)
     solved = sum(r["solved_at_step"] is not None for r in ours)
     median, worst = statistics.median(solve_seconds), max(solve_seconds)
@@ -251,10 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     run = ours[-1]["run"]
 
     print("\n== cost of a 100-episode greedy evaluation (last seed's agent)")
-    fast_seconds = evaluation_cost(run.model)
-    started = time.perf_counter()
-    run.dqn.test(cd.make_env(seed=FINAL_EVAL_SEED), nb_episodes=100, visualize=False, verbose=0)
-    test_seconds = time.perf_counter() - started
+    with cd.session_of(run.dqn):  # its graph: another route may have trained after it
+        fast_seconds = evaluation_cost(run.model)
+        started = time.perf_counter()
+        run.dqn.test(cd.make_env(seed=FINAL_EVAL_SEED), nb_episodes=100, visualize=False, verbose=0)
+        test_seconds = time.perf_counter() - started
     print(f"  fast evaluator {fast_seconds:.2f} s (median of 5) | keras-rl2 dqn.test {test_seconds:.1f} s")
 
     ratio_text = "recipe not timed"
@@ -289,10 +333,18 @@ def main(argv: list[str] | None = None) -> int:
             f"series median = {median / their_median:.2f} of SB3's ({their_median / median:.2f}x faster); "
             f"median CPU s {our_cpu:.1f} vs {their_cpu:.1f} ({their_cpu / our_cpu:.2f}x)"
         )
+    loop_text = ""
+    if LOOP in results:
+        loop_seconds = _solve_seconds(results[LOOP])
+        loop_median = statistics.median(loop_seconds)
+        loop_solved = sum(r["solved_at_step"] is not None for r in results[LOOP])
+        loop_text = f" | loop written out {loop_solved}/{args.seeds}, median {loop_median:.1f} s"
+        if peer:
+            loop_text += f" = {loop_median / their_median:.2f} of SB3's ({their_median / loop_median:.1f}x faster)"
     print(
         f"\nSUMMARY: solved {solved}/{args.seeds} within {args.cap:,} steps | median {median:.1f} s "
         f"({median_steps:,.0f} steps), max {worst:.1f} s to solve | {ratio_text} | "
-        f"100-episode evaluation {fast_seconds:.2f} s{peer_text}"
+        f"100-episode evaluation {fast_seconds:.2f} s{peer_text}{loop_text}"
     )
     return 0 if solved == args.seeds else 1
 

@@ -4,7 +4,10 @@ For each variant of :mod:`cartpole_dqn.variants` and each seed, trains until
 :class:`cartpole_dqn.SolveMonitor` calls CartPole-v0 solved (greedy mean >= 195 on 100
 episodes, confirmed on 200 others) or the step cap is reached, then prints one table:
 solved N/seeds, median and max steps and seconds to solve (over the solved runs), and the
-greedy mean of the final agent on 100 episodes no evaluation saw.
+greedy mean of the final agent on 100 episodes no evaluation saw. The same rows go to
+``notebooks/data/bench_variants.json`` (``--out``), rewritten after every variant, so that notebook 06
+can show them beside its own short grid; variants measured by an earlier run stay in the file
+unless this run measures them again.
 
 Training is reproducible from a seed, so the steps repeat exactly; the seconds depend on the
 machine and its load.
@@ -16,14 +19,41 @@ machine and its load.
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import os
+import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import cartpole_dqn as cd
 from cartpole_dqn import variants
 
 FINAL_EVAL_SEED = 500_000  # episodes no evaluation during training ever saw
+OUT = Path(__file__).resolve().parent.parent / "notebooks" / "data" / "bench_variants.json"
+
+
+def write_results(path: Path, rows: list[dict], seeds: range) -> None:
+    """Merge ``rows`` into the JSON file at ``path`` (one entry per variant), with when and where they were measured."""
+    record = json.loads(path.read_text()) if path.exists() else {}
+    record["what"] = (
+        "every keras-rl2 variant on CartPole-v0: solved N/seeds (greedy mean >= 195 on 100 episodes, confirmed "
+        "on 200 others), median and max steps and seconds to solve over the solved runs, median greedy mean "
+        "of the final agents on 100 episodes (seed 500,000 + k)"
+    )
+    measured = {
+        "seeds": f"{seeds.start}-{seeds.stop - 1}",
+        "date": datetime.date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    variants_done = record.setdefault("variants", {})
+    for row in rows:
+        variants_done[row["variant"]] = {**row, **measured}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def _fmt(value, pattern: str) -> str:
@@ -37,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=30_000, help="step cap per run (default 30,000)")
     parser.add_argument("--cem-max-steps", type=int, default=60_000, help="step cap for CEM (default 60,000)")
     parser.add_argument("--variants", nargs="+", default=list(variants.TIMED), choices=variants.VARIANTS)
+    parser.add_argument("--out", type=Path, default=OUT, help="JSON file the rows are merged into")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.max_steps < 1 or args.cem_max_steps < 1:
         parser.error("--seeds, --max-steps and --cem-max-steps must be at least 1")
@@ -63,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         row["final"] = statistics.median(finals)
         row["cap"] = cap
         rows.append(row)
+        write_results(args.out, [row], seeds)
 
     print()
     header = (
@@ -75,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {row['variant']} | {row['solved']} | {_fmt(row['median steps'], ',')} | {_fmt(row['max steps'], ',')} | "
             f"{_fmt(row['median s'], '.1f')} | {_fmt(row['max s'], '.1f')} | {row['final']:.1f} | {row['cap']:,} |"
         )
-    print(f"\nTotal {time.perf_counter() - started:.0f} s.")
+    print(f"\nTotal {time.perf_counter() - started:.0f} s. Rows written to {args.out.name}.")
     return 0
 
 

@@ -53,3 +53,34 @@ def test_the_runner_makes_paths_relative_and_temp_folders_a_placeholder():
     assert "no weights at <temp>/cartpole-dqn-abc123/dqn_weights.h5f" in text
     assert "saved weights/dqn_weights.h5f" in text and "'weights/dqn_weights.h5f'" in text
     assert runner.scrub_machine_paths(notebook) == 0  # nothing left to change
+
+
+def test_the_runner_writes_the_run_times_table_and_replaces_only_the_rows_it_measured(tmp_path):
+    runner = load_runner()
+    table = tmp_path / "run-times.md"
+    runner.write_run_times({"01_a.ipynb": (14.6, 1_230_000), "02_b.ipynb": (9.2, 40_000)}, table, day="2026-01-02")
+    runner.write_run_times({"02_b.ipynb": (11.4, 50_000)}, table, day="2026-01-03")
+    rows = runner.read_run_times(table)
+    assert list(rows) == ["01_a.ipynb", "02_b.ipynb"]
+    assert rows["01_a.ipynb"] == f"| 01_a.ipynb | 15 | 1.23 MB | 2026-01-02 | {os.cpu_count()} |"
+    assert rows["02_b.ipynb"] == f"| 02_b.ipynb | 11 | 0.05 MB | 2026-01-03 | {os.cpu_count()} |"
+    assert "| notebook | seconds | size | date | machine cores |" in table.read_text()
+
+
+def test_make_run_writes_each_notebooks_seconds_into_the_table(tmp_path, monkeypatch):
+    runner = load_runner()
+    notebook = tmp_path / "07_x.ipynb"
+    notebook.write_text("{}")
+    monkeypatch.setattr(runner, "run", lambda path, timeout: (42.0, "headline"))
+    monkeypatch.setattr(runner, "RUN_TIMES", tmp_path / "docs" / "run-times.md")
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path / "notebooks")
+    assert runner.main([str(notebook)]) == 0
+    assert "| 07_x.ipynb | 42 | 0.00 MB |" in (tmp_path / "docs" / "run-times.md").read_text()
+
+
+def test_the_committed_run_times_table_lists_only_existing_notebooks():
+    runner = load_runner()
+    names = {path.name for path in NOTEBOOKS}
+    rows = runner.read_run_times()
+    assert rows, "docs/run-times.md has no rows: run `make run`"
+    assert set(rows) <= names, f"docs/run-times.md lists notebooks that do not exist: {sorted(set(rows) - names)}"

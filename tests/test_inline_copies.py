@@ -45,6 +45,10 @@ def test_notebook_02_build_model_is_the_packages():
     )
     assert inline.input_shape == packaged.input_shape == (None, 1, 4)
     assert inline.count_params() == packaged.count_params() == 770
+    # 02 says the package's model has the same layer names (04's messages name layers by them)
+    assert [layer.name for layer in inline.layers] == [layer.name for layer in packaged.layers], (
+        "notebook 02's build_model names its layers differently from cartpole_dqn.build_model"
+    )
 
 
 def notebook_03_settings(fixed_budget: bool) -> dict:

@@ -34,6 +34,8 @@ def test_every_question_answer_is_what_its_formula_gives():
         "04.2": 0.6225,
         "05.1": 39.4994,
         "05.2": 100.0,
+        "07.1": 497.0,
+        "07.2": 0.0037779,
     }
     assert set(QUESTIONS) == set(expected)
     for key, value in expected.items():
@@ -234,3 +236,20 @@ def test_notebook_03s_q_table_learns_on_two_numbers_and_counts_its_visits():
     assert np.all(table[visits == 0] == 0)  # a cell never acted in learns nothing
     assert nb["make_grid"]([0, 1, 2, 3], bins=6)[0].shape == (5,)  # 5 inner edges: 6 bins
     assert nb["grid_cell"](np.array([0.0, 0.0, 0.5, -5.0]), grid) == (5, 0)  # beyond the limits: the outer bins
+
+
+def test_time_limits_file_is_read_tabled_and_a_missing_one_explained(tmp_path):
+    record = insight.read_time_limits(cd.settings.PROJECT_ROOT / "notebooks" / "data" / "time_limits.json")
+    assert len(record["seeds"]) >= 20 and record["ceiling"] == pytest.approx(86.6, abs=0.01)
+    rows = insight.time_limit_table(record)
+    assert len(rows) == len(record["budgets"]) * len(record["arms"])
+    for row in rows:
+        assert row["seeds"] == len(record["seeds"])
+        mean, low, high = row["q_start"]
+        assert low <= mean <= high
+    # today's arm, seed 0, at 1,000 steps is the shipped agent's training: same Q at the start
+    shipped = insight.play(insight.load_q_network(), "CartPole-v0", seeds=range(record["test_episodes"]))
+    seed_0 = record["results"]["1000"]["time-out = fall"]["0"]
+    assert np.mean([values[0].max() for values in shipped.q_values]) == pytest.approx(seed_0["q_start"], abs=1e-3)
+    with pytest.raises(FileNotFoundError, match="time_limit_experiment.py"):
+        insight.read_time_limits(tmp_path / "nope.json")

@@ -1,6 +1,7 @@
 """Unit tests of cartpole_dqn.media and .plots: frames, GIFs, side-by-side episodes, recordings and the two plots."""
 
 import io
+import re
 
 from cartpole_dqn import media, plots  # importing the package applies its keras-rl2 adaptations
 
@@ -158,6 +159,47 @@ def test_show_animation_bundle_has_the_gif_as_html_and_a_png_still():
     assert "random &lt;play&gt;" in bundle["text/html"] and "<figcaption>" in bundle["text/html"]
 
 
+def alt_of(html: str) -> str:
+    """The alt text of the one ``<img>`` in ``html`` (unescaped)."""
+    import html as html_module
+
+    (alt,) = re.findall(r'<img [^>]*alt="([^"]*)"', html)
+    return html_module.unescape(alt)
+
+
+def test_an_animation_says_what_it_shows_in_its_alt_text():
+    frames = synthetic_frames(5)
+    assert alt_of(_display_bundle(media.show_animation(frames))["text/html"]) == (
+        "Animation of one episode, 4 steps long (5 frames), looping."
+    )
+    assert alt_of(_display_bundle(media.show_animation(frames, alt='a "dot" moves'))["text/html"]) == 'a "dot" moves'
+    both = media.side_by_side(synthetic_frames(3), synthetic_frames(6), labels=("random agent", "trained agent"))
+    assert both.description == (
+        "Animation of two episodes side by side: random agent (left) lasts 2 steps, trained agent (right) lasts 5 steps."
+    )
+    assert alt_of(_display_bundle(media.show_animation(both, every=2))["text/html"]) == both.description
+    data, metadata = media.show_animation(frames)._repr_mimebundle_()
+    assert metadata["image/png"]["alt"].startswith("Last frame of: Animation of one episode")
+
+
+def test_a_still_is_an_image_with_its_alt_text():
+    still = media.Still(media.png_bytes(synthetic_frames(1)[0]), "the cart at step 3")
+    bundle = _display_bundle(still)
+    assert alt_of(bundle["text/html"]) == "the cart at step 3"
+    assert bundle["text/html"].startswith('<img src="data:image/png;base64,')
+
+
+def test_describe_gives_a_figure_its_alt_text_and_refuses_an_empty_one():
+    fig, ax = plt.subplots()
+    assert media.describe(ax, "  a line  ") is ax
+    assert getattr(fig, media.ALT_ATTRIBUTE) == "a line"
+    html = media._figure_html(fig)
+    assert alt_of(html) == "a line" and html.startswith('<img src="data:image/png;base64,')
+    assert media._figure_html(plt.subplots()[0]) is None  # no alt text: the figure shows as usual
+    with pytest.raises(ValueError, match="what the figure shows"):
+        media.describe(fig, " ")
+
+
 def test_plots_still_offers_the_media_and_recording_names():
     from cartpole_dqn import envs
 
@@ -203,6 +245,10 @@ def test_plot_score_histogram_draws_bars_mean_and_threshold():
     assert threshold_line.get_xdata()[0] == 195
     assert threshold_line.get_linestyle() == "--"
     assert ax.get_title() == "random play"
+    assert getattr(ax.figure, media.ALT_ATTRIBUTE) == (
+        "Histogram of 6 episode scores (random play): mean 22.7, lowest 12, highest 41, "
+        "drawn as a solid line at the mean and a dashed line at 195, the score that counts as solved."
+    )
 
 
 def test_plot_score_histogram_into_given_axes_without_threshold():
@@ -219,7 +265,36 @@ def test_plot_rewards_draws_rewards_moving_average_and_solved_line():
     assert list(moving.get_ydata()) == [0.0, 5.0, 15.0, 25.0]
     assert list(solved.get_ydata()) == [195.0, 195.0]
     assert solved.get_linestyle() == "--"
-    assert len(plots.plot_rewards(rewards, threshold=None).get_lines()) == 2
+    assert getattr(raw.figure, media.ALT_ATTRIBUTE) == (
+        "Line chart of the reward of each of 4 episodes (thin, with dots), from 0 in the first to 30 in the last, "
+        "best 30; its 2-episode moving average (thick) ends at 25.0; a dashed line at 195 marks solved."
+    )
+    without = plots.plot_rewards(rewards, threshold=None)
+    assert len(without.get_lines()) == 2 and "dashed" not in getattr(without.figure, media.ALT_ATTRIBUTE)
+
+
+def line_look(line) -> tuple:
+    """How a line can be told apart without colour: its style, width and marker."""
+    return (line.get_linestyle(), line.get_linewidth(), line.get_marker())
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plots.plot_score_histogram([1, 5, 9], threshold=195),
+        lambda: plots.plot_rewards([1.0, 5.0, 9.0], window=2, threshold=195),
+    ],
+    ids=["histogram", "rewards"],
+)
+def test_plots_use_the_colour_blind_safe_palette_and_never_colour_alone(draw):
+    from matplotlib.colors import to_hex
+
+    ax = draw()
+    palette = {to_hex(colour) for colour in plots.COLOURS.values()}
+    colours = [to_hex(line.get_color()) for line in ax.get_lines()] + [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert set(colours) <= palette, f"colours outside the Okabe-Ito palette: {set(colours) - palette}"
+    looks = [line_look(line) for line in ax.get_lines()]
+    assert len(set(looks)) == len(looks), f"two lines differ only by colour: {looks}"
 
 
 def test_plots_without_data_are_clear_errors():

@@ -38,3 +38,11 @@ def test_recorded_test_mean_is_at_least_the_threshold():
     metadata = json.loads(SHIPPED_METADATA.read_text())
     assert metadata["test_episodes"] == 100
     assert metadata["test_mean"] >= 195.0
+
+
+def test_the_recorded_recipe_is_the_one_make_pretrained_trains_with():
+    import cartpole_dqn as cd
+
+    recorded = json.loads(SHIPPED_METADATA.read_text())["recipe"]
+    assert recorded.startswith("SHIPPED_RECIPE: " + cd.agent.describe_recipe(**cd.agent.SHIPPED_RECIPE))
+    assert "notebook 03" not in recorded  # notebook 03 teaches cd.agent.RECIPE, not this one
