@@ -203,6 +203,7 @@ def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float =
     The labels say how often: a training step every ``train_interval`` environment steps, and, as part of
     each training step, the soft target update (keras-rl2 adds it to the optimizer's updates,
     ``AdditionalUpdatesOptimizer`` in ``rl/util.py``, so it runs with every ``train_on_batch``).
+    The figure carries an alt text (:func:`cartpole_dqn.media.describe`) that says the same.
     """
     import matplotlib.pyplot as plt
 
@@ -220,7 +221,9 @@ def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float =
         ax.text(x, y, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "#e8f0fb"})
     every = "random sample,\nevery step" if train_interval == 1 else f"random sample,\nevery {train_interval} steps"
     if target_model_update < 1:
-        copy = f"after each training step:\ntarget ← {1 - target_model_update:g}·target + {target_model_update:g}·online"
+        copy = (
+            f"after each training step:\ntarget ← {1 - target_model_update:g}·target + {target_model_update:g}·online"
+        )
     else:
         copy = f"copied every {int(target_model_update):,} steps (target_model_update)"
     arrows = [
@@ -249,4 +252,12 @@ def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float =
     ax.set_xlim(-0.4, 10.6)
     ax.set_ylim(0, 3.1)
     ax.axis("off")
-    return ax
+    from .media import describe
+
+    how_often = "every step" if train_interval == 1 else f"every {train_interval} environment steps"
+    alt = (
+        "Diagram of DQN's loop: the online network acts in the environment; each step goes into the replay memory; "
+        f"{how_often} a random batch is drawn, the target network computes the targets y, the loss trains the "
+        f"online network; the target network is {copy.replace(chr(10), ' ')}."
+    )
+    return describe(ax, alt)

@@ -201,7 +201,10 @@ def test_the_loop_diagram_says_how_often_the_target_network_moves():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    texts = ["".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=4, target_model_update=0.2).texts)]
+    ax = lesson.draw_dqn_loop(train_interval=4, target_model_update=0.2)
+    alt = getattr(ax.figure, cd.media.ALT_ATTRIBUTE)
+    assert "every 4 environment steps" in alt and "after each training step: target ← 0.8·target" in alt, alt
+    texts = ["".join(t.get_text() for t in ax.texts)]
     texts.append("".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=1, target_model_update=1e-2).texts))
     texts.append(
         "".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=1, target_model_update=10_000).texts)
