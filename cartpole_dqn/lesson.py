@@ -1,7 +1,7 @@
 """One DQN update, taken apart: the batch, the targets, the mask and the loss (notebook 03).
 
 keras-rl2's ``DQNAgent.backward`` (``rl/agents/dqn.py``) does, for every training step after the
-warm-up: sample 32 transitions (s, a, r, s', done) from the replay memory; ask the *target*
+warm-up, every ``train_interval`` steps: sample ``batch_size`` transitions (s, a, r, s', done) from the replay memory; ask the *target*
 network for Q_target(s'); form the target y = r + gamma * max_a' Q_target(s', a') * (1 - done);
 write y into a zero vector at the action taken, with a mask that is 1 there and 0 elsewhere;
 and train the *online* network on ``sum_a mask * huber(y - Q(s))`` (with keras-rl2's default
@@ -9,10 +9,11 @@ and train the *online* network on ``sum_a mask * huber(y - Q(s))`` (with keras-r
 numbers: that ``loss``, ``mae`` (the mean absolute difference between the whole target vector,
 zeros included, and the whole output Q(s)) and ``mean_q`` (the mean over the batch of max_a Q(s, a)).
 
-:func:`sample_batch` takes a batch out of the agent's memory the way keras-rl2 does,
+:func:`sample_batch` takes a batch out of the agent's memory (an episode end first, on purpose),
 :func:`update_by_hand` computes all of the above in NumPy, and :func:`keras_rl2_update` lets
 keras-rl2 itself run ``backward`` on the same batch and returns what it computed, so a lesson
-can assert that the two agree. :func:`draw_dqn_loop` draws the loop as a diagram.
+can assert that the two agree. :func:`finished_episodes` reads the episodes back out of the memory,
+and :func:`draw_dqn_loop` draws the loop as a diagram.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "sample_batch",
     "update_by_hand",
     "keras_rl2_update",
+    "finished_episodes",
     "draw_dqn_loop",
 ]
 
@@ -89,11 +91,14 @@ def play_without_learning(dqn, env, steps: int = 300) -> int:
 
 
 def sample_batch(dqn, size: int | None = None, seed: int = 0, include_episode_end: bool = True) -> Batch:
-    """``size`` transitions (default: the agent's ``batch_size``) from ``dqn.memory``, chosen with their own
-    random generator (not Python's ``random``). keras-rl2's ``backward`` samples exactly ``batch_size``.
+    """A batch for a lesson: ``size`` transitions (default: the agent's ``batch_size``) from ``dqn.memory``.
 
-    With ``include_episode_end`` the first one is a transition that ended an episode (done = 1), if
-    the memory has one, so that a lesson can show the target without a future.
+    The transitions are drawn at random among those keras-rl2's ``memory.sample`` can draw, with their own
+    seeded generator (not Python's ``random``, which keras-rl2 uses), and read out with ``memory.sample``
+    itself. It is *not* the batch keras-rl2 would draw: with ``include_episode_end`` the first transition
+    is, on purpose, one that ended an episode (done = 1), if the memory has one, so that a lesson can
+    show a target without a future; keras-rl2's own batches are uniform and hold such a transition only
+    by chance.
     """
     memory = dqn.memory
     entries = memory.nb_entries
@@ -172,8 +177,34 @@ def keras_rl2_update(dqn, batch: Batch) -> dict[str, float]:
     return {name: float(v) for name, v in zip(dqn.metrics_names, values, strict=False)}
 
 
-def draw_dqn_loop(ax=None):
-    """A diagram of DQN's loop: environment -> memory -> batch -> target network -> loss -> online network."""
+def finished_episodes(dqn) -> list[np.ndarray]:
+    """The finished episodes in ``dqn.memory``, oldest first: per episode its states, shape ``(steps + 1, 4)``.
+
+    Row t is the state the agent acted in at step t; the last row is the state the episode ended in.
+    keras-rl2 stores each step with ``terminal`` set on the last one, and after it one extra entry, the
+    final state (the reason the memory holds more entries than steps). An episode still running, or one
+    the memory has partly forgotten (only the last ``limit`` entries are kept), is left out.
+    """
+    memory = dqn.memory
+    entries = memory.nb_entries
+    full = entries == memory.limit  # the oldest entries may be the end of a forgotten episode
+    episodes, start = [], 0
+    for i in range(entries):
+        if memory.terminals[i] and i + 1 < entries:
+            if not (full and start == 0):
+                episodes.append(np.array([memory.observations[k] for k in range(start, i + 2)], dtype=np.float64))
+            start = i + 2
+    return episodes
+
+
+def draw_dqn_loop(ax=None, train_interval: int = 4, target_model_update: float = 0.2):
+    """A diagram of DQN's loop: environment -> memory -> batch -> target network -> loss -> online network.
+
+    The labels say how often: a training step every ``train_interval`` environment steps, and, as part of
+    each training step, the soft target update (keras-rl2 adds it to the optimizer's updates,
+    ``AdditionalUpdatesOptimizer`` in ``rl/util.py``, so it runs with every ``train_on_batch``).
+    The figure carries an alt text (:func:`cartpole_dqn.media.describe`) that says the same.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -188,10 +219,17 @@ def draw_dqn_loop(ax=None):
     }
     for x, y, text in boxes.values():
         ax.text(x, y, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "#e8f0fb"})
+    every = "random sample,\nevery step" if train_interval == 1 else f"random sample,\nevery {train_interval} steps"
+    if target_model_update < 1:
+        copy = (
+            f"after each training step:\ntarget ← {1 - target_model_update:g}·target + {target_model_update:g}·online"
+        )
+    else:
+        copy = f"copied every {int(target_model_update):,} steps (target_model_update)"
     arrows = [
         ("online", "env", "action a\n(Boltzmann)"),
         ("env", "memory", "s, a, r, s', done"),
-        ("memory", "batch", "random sample"),
+        ("memory", "batch", every),
         ("batch", "target", "s'"),
         ("target", "loss", "targets y"),
         ("batch", "loss", "s, a"),
@@ -208,9 +246,18 @@ def draw_dqn_loop(ax=None):
             arrowprops={"arrowstyle": style, "color": "grey" if not label else "black", "shrinkA": 38, "shrinkB": 38},
         )
         if label:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.18, label, ha="center", fontsize=8, color="dimgray")
-    ax.text(5.0, 1.25, "copy, a little every step (target_model_update)", fontsize=8, color="grey", rotation=20)
+            lift = 0.3 if y0 == y1 == 2.4 else 0.1  # above the top row's boxes
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + lift, label, ha="center", va="bottom", fontsize=8, color="dimgray")
+    ax.text(2.6, 1.12, copy, fontsize=8, color="grey", rotation=12, va="bottom")
     ax.set_xlim(-0.4, 10.6)
     ax.set_ylim(0, 3.1)
     ax.axis("off")
-    return ax
+    from .media import describe
+
+    how_often = "every step" if train_interval == 1 else f"every {train_interval} environment steps"
+    alt = (
+        "Diagram of DQN's loop: the online network acts in the environment; each step goes into the replay memory; "
+        f"{how_often} a random batch is drawn, the target network computes the targets y, the loss trains the "
+        f"online network; the target network is {copy.replace(chr(10), ' ')}."
+    )
+    return describe(ax, alt)

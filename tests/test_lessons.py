@@ -185,6 +185,65 @@ def test_learning_curves_file_is_read_and_a_missing_one_explained(tmp_path):
         insight.read_learning_curves(tmp_path / "nope.json")
 
 
+def test_finished_episodes_reads_every_finished_episode_back_out_of_the_memory(filled_agent):
+    dqn = filled_agent
+    episodes = lesson.finished_episodes(dqn)
+    assert len(episodes) == sum(dqn.memory.terminals[i] for i in range(dqn.memory.nb_entries)) >= 2
+    steps = sum(len(e) - 1 for e in episodes)  # each holds its steps' states plus the final state
+    assert steps <= 120 and dqn.memory.nb_entries == steps + len(episodes) + (120 - steps)
+    for e in episodes:  # random play ends by a fall: the final state is outside CartPole's bounds
+        assert e.shape[1] == 4
+        assert abs(e[-1, 0]) > 2.4 or abs(e[-1, 2]) > 0.2095
+        assert np.all(np.abs(np.diff(e[:, 0])) < 0.05)  # one episode: the cart moves a little each step
+    assert np.array_equal(episodes[1][0], dqn.memory.observations[len(episodes[0])])  # the entry after the final state
+
+
+def test_the_loop_diagram_says_how_often_the_target_network_moves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = lesson.draw_dqn_loop(train_interval=4, target_model_update=0.2)
+    alt = getattr(ax.figure, cd.media.ALT_ATTRIBUTE)
+    assert "every 4 environment steps" in alt and "after each training step: target ← 0.8·target" in alt, alt
+    texts = ["".join(t.get_text() for t in ax.texts)]
+    texts.append("".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=1, target_model_update=1e-2).texts))
+    texts.append(
+        "".join(t.get_text() for t in lesson.draw_dqn_loop(train_interval=1, target_model_update=10_000).texts)
+    )
+    plt.close("all")
+    assert "every 4 steps" in texts[0] and "after each training step:\ntarget ← 0.8·target + 0.2·online" in texts[0]
+    assert "every step" in texts[1] and "0.99·target + 0.01·online" in texts[1]
+    assert "copied every 10,000 steps" in texts[2]
+
+
+# --- notebook 03's Q-table --------------------------------------------------------------------
+
+
+def notebook_03_table():
+    from jupyter_kernel import code_cells, index_of
+
+    sources = code_cells("03_training.ipynb")
+    namespace: dict = {"np": np, "cd": cd, "SEED": 0, "gamma": 0.99}
+    exec(sources[index_of(sources, "def make_grid")], namespace)
+    exec(sources[index_of(sources, "def q_learning")], namespace)
+    return namespace
+
+
+def test_notebook_03s_q_table_learns_on_two_numbers_and_counts_its_visits():
+    nb = notebook_03_table()
+    grid = nb["make_grid"]([2, 3])
+    table, visits = nb["q_learning"](grid, episodes=300)
+    assert table.shape == (6, 6, 2) and visits.shape == (6, 6)
+    policy = lambda states: [int(np.argmax(table[nb["grid_cell"](s, grid)])) for s in states]  # noqa: E731
+    played = insight.play(policy, "CartPole-v0", seeds=range(2024, 2044))
+    assert played.lengths.mean() > 100  # a random agent lasts about 22 steps
+    assert np.all(table[visits == 0] == 0)  # a cell never acted in learns nothing
+    assert nb["make_grid"]([0, 1, 2, 3], bins=6)[0].shape == (5,)  # 5 inner edges: 6 bins
+    assert nb["grid_cell"](np.array([0.0, 0.0, 0.5, -5.0]), grid) == (5, 0)  # beyond the limits: the outer bins
+
+
 def test_time_limits_file_is_read_tabled_and_a_missing_one_explained(tmp_path):
     record = insight.read_time_limits(cd.settings.PROJECT_ROOT / "notebooks" / "data" / "time_limits.json")
     assert len(record["seeds"]) >= 20 and record["ceiling"] == pytest.approx(86.6, abs=0.01)
