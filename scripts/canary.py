@@ -130,25 +130,50 @@ def reusable(venv: Path, wanted: dict[str, str | None]) -> dict | None:
 def test_commands(python: str, root: Path, reports: Path) -> list[tuple[str, list[str], dict[str, str], Path]]:
     """``(label, command, extra environment, junit XML)`` for the unit tests and every notebooks/*.ipynb found."""
     unit_xml, notebooks_xml = reports / "unit.xml", reports / "notebooks.xml"
-    ((unit, _),) = tasks.verb_commands("unit", python, [f"--junitxml={unit_xml}"])
-    ((notebooks, smoke),) = tasks.verb_commands("notebooks", python, [f"--junitxml={notebooks_xml}"])
+    logging = ["-o", "junit_logging=all"]  # each test's captured output, where a failure may name its package
+    ((unit, _),) = tasks.verb_commands("unit", python, [f"--junitxml={unit_xml}", *logging])
+    ((notebooks, smoke),) = tasks.verb_commands("notebooks", python, [f"--junitxml={notebooks_xml}", *logging])
     found = [path.relative_to(root).as_posix() for path in sorted((root / "notebooks").glob("*.ipynb"))]
     at = notebooks.index("notebooks")  # the folder `make notebooks` gives: here each notebook by name
     notebooks = notebooks[:at] + found + notebooks[at + 1 :]
-    return [("unit tests", unit, {}, unit_xml), ("notebooks", notebooks, smoke, notebooks_xml)]
+    return [("unit tests", unit, {}, unit_xml), ("notebook cells", notebooks, smoke, notebooks_xml)]
 
 
-def cause(text: str) -> str:
-    """The package that caused a failure: its innermost site-packages frame, else the first package named, else "unknown"."""
-    text = ANSI.sub("", text)
+def changed(installed: dict[str, str], requirements: Path = ROOT / "requirements.txt") -> list[str]:
+    """The packages under test whose canary version is none of the lock's pins for them (e.g. a TensorFlow rc)."""
+    pinned = set()
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==([^;\s]+)", line)
+        pinned |= {(normalise(found.group(1)), found.group(2))} if found else set()
+    names = [*NEWEST, *BESIDE, "keras-nightly"]
+    return [name for name in names if name in installed and (name, installed[name]) not in pinned]
+
+
+def _named(text: str, among: list[str] | None) -> str | None:
+    """The first package under test that ``text`` names (only those in ``among`` when given)."""
+    for found in NAMED.finditer(text):
+        name = normalise(found.group(1))
+        if among is None or name in among:
+            return name
+    return None
+
+
+def cause(text: str, output: str = "", suspects: list[str] = ()) -> str:
+    """The package that caused a failure, from its traceback ``text`` and the test's captured ``output``.
+
+    In this order: the innermost site-packages frame (the test tools' own frames skipped); a package of
+    ``suspects`` (those whose version differs from the lock) named in the text, then in the output;
+    the first package the text names; "unknown".
+    """
+    text, output = ANSI.sub("", text), ANSI.sub("", output)
     frames = [name for name in FRAME.findall(text) if name not in HARNESS]
     if frames:
         return DISTRIBUTIONS.get(frames[-1], frames[-1].replace("_", "-"))
-    named = NAMED.search(text)
-    return named.group(1).lower().replace("_", "-") if named else "unknown"
+    suspects = list(suspects)
+    return _named(text, suspects) or _named(output, suspects) or _named(text, None) or "unknown"
 
 
-def failures(junit_xml: Path) -> tuple[int, list[tuple[str, str]]]:
+def failures(junit_xml: Path, suspects: list[str] = ()) -> tuple[int, list[tuple[str, str]]]:
     """``(number of tests run, [(test id, package), ...])`` from a pytest junit XML; skipped tests are not counted."""
     root = ET.parse(junit_xml).getroot()
     run, failed = 0, []
@@ -160,7 +185,9 @@ def failures(junit_xml: Path) -> tuple[int, list[tuple[str, str]]]:
         problem = case.find("error") if problem is None else problem
         if problem is not None:
             test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
-            failed.append((test_id, cause(f"{problem.get('message', '')}\n{problem.text or ''}")))
+            output = "\n".join(part.text or "" for tag in ("system-out", "system-err") for part in case.iter(tag))
+            text = f"{problem.get('message', '')}\n{problem.text or ''}"
+            failed.append((test_id, cause(text, output, suspects)))
     return run, failed
 
 
@@ -206,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     python, reports = str(venv_python(VENV)), VENV / "reports"
     reports.mkdir(exist_ok=True)
     env = dict(os.environ, JUPYTER_PATH=str(VENV / "share" / "jupyter"))  # its kernel, not .venv's
-    results, failed = {}, []
+    results, failed, suspects = {}, [], changed(record["installed"])
     for label, command, extra, xml in test_commands(python, ROOT, reports):
         xml.unlink(missing_ok=True)
         print("+", " ".join(f"{k}={v}" for k, v in extra.items()), subprocess.list2cmdline(command), flush=True)
@@ -215,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             results[label] = f"did not run (pytest exit code {code})"
             failed.append((label, "unknown"))
             continue
-        run, these = failures(xml)
+        run, these = failures(xml, suspects)
         results[label] = f"{run - len(these)} of {run} passed"
         failed += these
     result = {
