@@ -13,13 +13,13 @@ REQUIREMENTS ?= requirements.txt
 WHEELHOUSE   ?= wheelhouse
 TASKS = $(PYTHON) tasks.py --requirements $(REQUIREMENTS) --wheelhouse $(WHEELHOUSE) $(if $(filter-out undefined,$(origin UV)),--uv "$(UV)")
 
-VERBS = help setup run test unit notebooks lab lint format bench bench-variants pretrained doctor wheelhouse colab-profile clean
+VERBS = help setup run test unit notebooks lab lint format bench bench-variants pretrained doctor wheelhouse colab-profile canary clean
 .PHONY: $(VERBS)
 
-help setup run unit notebooks lab lint format pretrained doctor wheelhouse clean:
+help setup run unit notebooks lab lint format pretrained doctor wheelhouse canary clean:
 	@$(TASKS) $@
 
-test: unit notebooks
+test: unit notebooks  # not canary: it builds a venv of the newest releases (make canary)
 
 bench:
 	@$(TASKS) bench $(if $(PEER),--peer $(PEER))

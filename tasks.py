@@ -15,6 +15,8 @@
     pretrained      re-train the shipped agent in weights/ (replaced only if it scores >= 195)
     wheelhouse      download every wheel for Windows/macOS arm64/Linux, Python 3.11-3.13, into wheelhouse/
     colab-profile   the Colab setup cell, the notebooks and the doctor on Colab's versions (--python X)
+    canary          the unit tests and the notebooks on the newest releases (TensorFlow rc included), in
+                    .venv-canary: one line per failure and the package that caused it (not part of test)
     clean           delete .venv and caches
     help            this list
 
@@ -117,7 +119,7 @@ def verb_commands(
 
 
 VERBS = ["setup", "run", "test", "unit", "notebooks", "lab", "doctor", "lint", "format", "bench", "bench-variants"]
-VERBS += ["pretrained", "wheelhouse", "colab-profile", "clean", "help"]
+VERBS += ["pretrained", "wheelhouse", "colab-profile", "canary", "clean", "help"]
 
 
 def _run(command: list[str], extra: dict[str, str], dry_run: bool) -> int:
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.dry_run:
                 path.unlink() if path.is_symlink() else shutil.rmtree(path, ignore_errors=True)
         return 0
+    if args.verb == "canary":  # its own venv, made from the Python that runs this file; .venv is not needed
+        return _run([sys.executable, "scripts/canary.py", *args.extra], {}, args.dry_run)
     code = _setup(args)
     python = str(venv_python(VENV))
     if not code and args.verb == "wheelhouse" and not shutil.which("uv"):  # it resolves each platform's extras

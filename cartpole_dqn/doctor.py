@@ -302,6 +302,42 @@ def format_report(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+TESTED = ["tensorflow", "tf-keras", "keras-rl2", "gymnasium", "numpy", "keras"]
+
+
+def tested_versions(requirements: Path | None = None) -> dict[str, str]:
+    """The lock's versions of the main packages for this Python (requirements.txt's ``==`` pins, markers applied)."""
+    path = requirements or settings.PROJECT_ROOT / "requirements.txt"
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "==" not in line or line.startswith("#") or Requirement is None:
+            continue
+        requirement = Requirement(line)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name in TESTED and (requirement.marker is None or requirement.marker.evaluate()):
+            found[name] = str(requirement.specifier).lstrip("=")
+    return {name: found[name] for name in TESTED if name in found}
+
+
+def versions_note(project: Path | None = None) -> str:
+    """Two lines: the versions the series is tested with, and those the canary (``make canary``) last ran."""
+    project = project or settings.PROJECT_ROOT
+    try:
+        tested = ", ".join(
+            f"{name} {version}" for name, version in tested_versions(project / "requirements.txt").items()
+        )
+        lines = [f"Tested versions (requirements.txt): {tested}."]
+    except (OSError, ValueError):
+        lines = ["Tested versions: requirements.txt of the project (not found here)."]
+    try:
+        canary = json.loads((project / "docs" / "canary.json").read_text(encoding="utf-8"))
+        outcome = "; ".join(f"{label} {result}" for label, result in canary["results"].items())
+        lines.append(f"Canary (newest releases, make canary, {canary['date']}): {canary['versions']}; {outcome}.")
+    except (OSError, ValueError, KeyError, TypeError):
+        lines.append("Canary (newest releases): not recorded here; `make canary` runs it.")
+    return "\n".join(lines)
+
+
 def print_report(checks: list[Check]) -> None:
-    """Print :func:`format_report` through the package's console writer."""
-    say(format_report(checks))
+    """Print :func:`versions_note`, then :func:`format_report` (its verdict last), through the package's console writer."""
+    say(versions_note() + "\n\n" + format_report(checks))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from importlib import metadata
@@ -156,3 +157,23 @@ def test_colabs_runtime_is_inside_the_declared_ranges(monkeypatch):
     fake_versions(monkeypatch, colab)
     assert doctor._libraries().ok and doctor._keras_2().ok
     assert doctor._python("3.12.11").ok
+
+
+def test_the_doctor_says_which_versions_are_tested_and_which_the_canary_ran(tmp_path, shipped, capsys):
+    (tmp_path / "requirements.txt").write_text(
+        'numpy==2.2.6; python_version < "3"\nnumpy==2.4.6; python_version >= "3"\ntensorflow==2.21.0\n'
+        "tf_keras==2.21.0\ngymnasium[classic-control]==1.4.0\n-e .\n"
+    )
+    note = doctor.versions_note(tmp_path)
+    assert note.splitlines()[0] == "Tested versions (requirements.txt): tensorflow 2.21.0, tf-keras 2.21.0, " + (
+        "gymnasium 1.4.0, numpy 2.4.6."
+    )
+    assert "Canary (newest releases): not recorded here" in note
+    (tmp_path / "docs").mkdir()
+    canary = {"date": "2026-12-07", "versions": "tensorflow 2.22.0rc0", "results": {"unit tests": "3 of 4 passed"}}
+    (tmp_path / "docs" / "canary.json").write_text(json.dumps(canary))
+    assert doctor.versions_note(tmp_path).splitlines()[1] == (
+        "Canary (newest releases, make canary, 2026-12-07): tensorflow 2.22.0rc0; unit tests 3 of 4 passed."
+    )
+    check_setup(verbose=True, weights_dir=shipped)
+    assert capsys.readouterr().out.startswith("Tested versions (requirements.txt): tensorflow 2.21.0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -126,3 +127,112 @@ def test_wheelhouse_goes_where_the_learner_asked():
 
     ((command, _),) = tasks.verb_commands("wheelhouse", "python", [], "offline-wheels")
     assert command[command.index("--dest") + 1] == "offline-wheels"
+
+
+def load_canary():
+    spec = importlib.util.spec_from_file_location("canary_under_test", ROOT / "scripts" / "canary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_canary_is_its_own_verb_and_not_part_of_make_test(project, capsys):
+    tasks, _, ran = project
+    assert tasks.main(["--dry-run", "canary", "--rebuild"]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("+ ")]
+    assert printed == ["+ " + subprocess.list2cmdline([sys.executable, "scripts/canary.py", "--rebuild"])]
+    assert ran == []  # dry run: nothing ran, and .venv was not needed
+    if shutil.which("make"):
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "UV")}
+        made = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, env=env, check=True)
+        assert "canary" not in made.stdout and " unit" in made.stdout
+        made = subprocess.run(["make", "-n", "canary"], cwd=ROOT, capture_output=True, text=True, env=env, check=True)
+        assert made.stdout.rstrip().endswith(" canary")
+
+
+def test_canary_runs_the_unit_tests_and_every_notebook_it_finds(tmp_path):
+    canary = load_canary()
+    (tmp_path / "notebooks" / "data").mkdir(parents=True)
+    for name in ("07_dqn_written_out.ipynb", "01_random_baseline.ipynb", "08_keras3.ipynb", "data/x.json"):
+        (tmp_path / "notebooks" / name).write_text("{}")
+    (unit_label, unit, unit_env, unit_xml), (label, notebooks, env, xml) = canary.test_commands(
+        "py", tmp_path, tmp_path
+    )
+    assert unit_label == "unit tests" and unit_env == {} and f"--junitxml={unit_xml}" in unit and "tests" in unit
+    assert label == "notebook cells" and env == {"CARTPOLE_DQN_SMOKE": "1"} and f"--junitxml={xml}" in notebooks
+    files = ["notebooks/01_random_baseline.ipynb", "notebooks/07_dqn_written_out.ipynb", "notebooks/08_keras3.ipynb"]
+    at = notebooks.index("--nbval-current-env") + 1
+    assert notebooks[at : at + 3] == files and "notebooks" not in notebooks
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="6">
+<testcase classname="tests.test_fine" name="test_passes" time="0.1"/>
+<testcase classname="tests.test_fine" name="test_skipped" time="0.0"><skipped message="needs make"/></testcase>
+<testcase classname="tests.test_doctor" name="test_ranges" time="0.2"><failure message="AssertionError: assert False">
+tests/test_doctor.py:40: in test_ranges
+    assert row.ok, row.detail
+E   AssertionError: outside the declared range: tensorflow 2.22.0rc0 (needs &lt;2.22,&gt;=2.20)</failure></testcase>
+<testcase classname="tests.test_model" name="test_fit" time="0.3"><failure message="AttributeError: no attribute">
+cartpole_dqn/agent.py:12: in fit
+    dqn.fit(env)
+/x/.venv-canary/lib/python3.11/site-packages/rl/core.py:150: in fit
+    self.forward(observation)
+/x/.venv-canary/lib/python3.11/site-packages/tf_keras/src/engine/training.py:99: in predict
+    raise AttributeError("no attribute")
+/x/.venv-canary/lib/python3.11/site-packages/_pytest/python_api.py:9: in raises
+E   AttributeError: no attribute</failure></testcase>
+<testcase classname="notebooks.07_dqn_written_out.ipynb" name="Cell 12" time="1"><failure message="cell failed">
+\x1b[0;31mValueError\x1b[0m in \x1b[0;32m/x/.venv-canary/lib/python3.11/site-packages/keras/src/ops/core.py\x1b[0m:12</failure></testcase>
+<testcase classname="tests.test_other" name="test_odd" time="0.1"><error message="setup failed">OSError: disk full</error></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_canary_names_each_failure_and_the_package_that_caused_it(tmp_path):
+    canary = load_canary()
+    junit = tmp_path / "unit.xml"
+    junit.write_text(JUNIT.replace("\x1b", "#x1B"), encoding="utf-8")  # pytest's junitxml writes ESC so
+    run, failed = canary.failures(junit)
+    assert run == 5  # the skipped test is not counted
+    assert failed == [
+        ("tests.test_doctor::test_ranges", "tensorflow"),  # no library frame: the package its error text names
+        ("tests.test_model::test_fit", "tf-keras"),  # the innermost library frame; pytest's own frame is skipped
+        ("notebooks.07_dqn_written_out.ipynb::Cell 12", "keras"),
+        ("tests.test_other::test_odd", "unknown"),
+    ]
+    assert canary.cause("\x1b[0;32m/v/site-packages/numpy/core.py\x1b[0m") == "numpy"  # colours of a notebook's error
+    assert canary.cause("keras-rl2 1.0.5 needs tf-keras") == "keras-rl2"
+    # a package whose version is not the lock's comes first, named in the error, else in the test's output
+    assert canary.cause("Keras 2 (tf-keras) failed; tensorflow 2.22.0rc0", suspects=["tensorflow"]) == "tensorflow"
+    assert canary.cause("assert 1 == 0", "FAIL tensorflow 2.22.0rc0 (needs <2.22)", ["tensorflow"]) == "tensorflow"
+    assert canary.cause("Keras 2 (tf-keras) failed", "printed numpy", ["tensorflow"]) == "keras"
+
+
+def test_canary_suspects_the_packages_whose_versions_are_not_the_locks(tmp_path):
+    canary = load_canary()
+    lock = tmp_path / "requirements.txt"
+    lock.write_text('numpy==2.2.6; python_version < "3.11"\nnumpy==2.4.6\ntensorflow==2.21.0\ntf_keras==2.21.0\n')
+    installed = {"tensorflow": "2.22.0rc0", "numpy": "2.4.6", "tf-keras": "2.21.0", "keras-nightly": "3.16.0.dev1"}
+    assert canary.changed(installed, lock) == ["tensorflow", "keras-nightly"]
+
+
+def test_canary_reuses_its_venv_only_while_it_holds_the_newest_versions(tmp_path):
+    canary = load_canary()
+    venv = tmp_path / "venv"
+    newest = {"tensorflow": "2.22.0rc0", "numpy": "2.4.6"}
+    assert canary.reusable(venv, newest) is None  # nothing built
+    canary.venv_python(venv).parent.mkdir(parents=True)
+    canary.venv_python(venv).write_text("")
+    (venv / "canary.json").write_text(json.dumps({"newest": newest}))
+    assert canary.reusable(venv, dict(newest)) == {"newest": newest}
+    assert canary.reusable(venv, {**newest, "tensorflow": "2.22.0"}) is None  # a newer release: rebuild
+    assert canary.reusable(venv, {**newest, "numpy": None}) == {"newest": newest}  # registry silent: keep it
+
+
+def test_canary_record_is_what_docs_stack_md_shows():
+    canary = load_canary()
+    result = json.loads((ROOT / "docs" / "canary.json").read_text(encoding="utf-8"))
+    text = (ROOT / "docs" / "stack.md").read_text(encoding="utf-8")
+    assert canary.stack_table(result) in text
+    assert "tensorflow" in result["versions"] and "unit tests" in result["results"]
