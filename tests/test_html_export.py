@@ -31,10 +31,8 @@ NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
 DEFAULT_ALTS = {NBCONVERT_DEFAULT_ALT, "animation of an episode", ""}  # the last two: the package before issue 17
 
 #: Images in the committed notebooks without an alt text of their own, per notebook, until they are mended:
-#: 03: the live frame of dqn.test(visualize=True) (envs' GymAdapter, which can show a cd.media.Still),
-#: until 03 is run again with such a package; 05 and 06: figures drawn with
-#: plt in the notebook (each can end with cd.media.describe(fig, "...")).
-WITHOUT_ALT = {"03_training.ipynb": 1, "06_going_further.ipynb": 1}  # both until re-run with this package
+#: 06: a figure drawn with plt in the notebook before it was re-run with cd.media.describe(fig, "...").
+WITHOUT_ALT = {"06_going_further.ipynb": 1}  # until 06 is re-run with this package
 
 
 def image_outputs(notebook) -> tuple[int, int]:
