@@ -16,6 +16,15 @@ import pytest
 PIP = f"Run `{sys.executable} -m pip install"
 
 
+@pytest.fixture(autouse=True)
+def plain_python(monkeypatch):
+    """Each test runs as in a plain Python process, whatever earlier tests imported (the fix text names a
+    kernel restart only when ipykernel or Colab is loaded); test_restart_advice_follows_the_runtime sets them."""
+    for module in ("ipykernel", "google.colab"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+
+
 def by_name(checks) -> dict:
     return {check.name: check for check in checks}
 
@@ -177,3 +186,11 @@ def test_the_doctor_says_which_versions_are_tested_and_which_the_canary_ran(tmp_
     )
     check_setup(verbose=True, weights_dir=shipped)
     assert capsys.readouterr().out.startswith("Tested versions (requirements.txt): tensorflow 2.21.0")
+
+
+def test_restart_advice_follows_the_runtime(monkeypatch):
+    assert doctor.pip_fix("numpy<2.6") == f'{PIP} "numpy<2.6"`.'
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # any module object: only its presence counts
+    assert doctor.pip_fix("numpy<2.6") == f'{PIP} "numpy<2.6"`, then restart the kernel (Kernel > Restart Kernel).'
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "test")
+    assert doctor.restart_advice() == "Restart the session (Runtime > Restart session)"
