@@ -11,8 +11,7 @@ Alt text: every ``<img>`` must say what it shows. nbconvert writes "No descripti
 for this image" where an image has none (its lab template takes no alt text for a PNG output; an
 HTML output's ``<img alt=...>`` is kept), so the package shows its figures and animations as HTML
 with an alt text (cartpole_dqn.media). One test runs the package's picture functions in a real
-kernel and exports the result; another checks the committed notebooks, where the images that do
-not come from a package function yet are counted in ``WITHOUT_ALT``.
+kernel and exports the result; another checks that every image of the committed notebooks has one.
 """
 
 from __future__ import annotations
@@ -30,9 +29,9 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
 DEFAULT_ALTS = {NBCONVERT_DEFAULT_ALT, "animation of an episode", ""}  # the last two: the package before issue 17
 
-#: Images in the committed notebooks without an alt text of their own, per notebook, until they are mended:
-#: 06: a figure drawn with plt in the notebook before it was re-run with cd.media.describe(fig, "...").
-WITHOUT_ALT = {"06_going_further.ipynb": 1}  # until 06 is re-run with this package
+#: Images in the committed notebooks without an alt text of their own, per notebook, until they are mended
+#: (none: every figure ends with cd.media.describe(fig, "...") or comes from a package function).
+WITHOUT_ALT: dict[str, int] = {}
 
 
 def image_outputs(notebook) -> tuple[int, int]:
