@@ -84,3 +84,38 @@ def test_the_committed_run_times_table_lists_only_existing_notebooks():
     rows = runner.read_run_times()
     assert rows, "docs/run-times.md has no rows: run `make run`"
     assert set(rows) <= names, f"docs/run-times.md lists notebooks that do not exist: {sorted(set(rows) - names)}"
+
+
+#: Notebooks whose subject is the software itself, so the 1-in-5 aim for tooling cells does not apply:
+#: 08 ports the loop to Keras 3 (its timing, file format and backends are the lesson), 09 is the appendix.
+ABOUT_THE_SOFTWARE = {"08_keras3.ipynb", "09_appendix_files_and_errors.ipynb"}
+
+
+def tooling_cells(notebook) -> list[int]:
+    """The cells tagged ``tooling``: about installing, versions, the package's set-up, speed or files, not RL."""
+    return [i for i, cell in enumerate(notebook.cells) if "tooling" in cell.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_at_most_one_cell_in_five_is_tooling(path):
+    notebook = nbformat.read(path, as_version=4)
+    tooling = tooling_cells(notebook)
+    # the Colab badge and cell, and the setup heading and cell, are tooling in every notebook: tags are kept up
+    assert {0, 1, 3, 4} <= set(tooling), f"{path.name}: its Colab and setup cells (0, 1, 3, 4) must be tagged tooling"
+    if path.name not in ABOUT_THE_SOFTWARE:
+        assert 5 * len(tooling) <= len(notebook.cells), (
+            f"{path.name}: {len(tooling)} of {len(notebook.cells)} cells are tooling, more than 1 in 5: "
+            "move set-up, version or file talk to notebook 09 or docs/"
+        )
+
+
+def test_workshop_states_the_tooling_counts_the_tags_give():
+    import re
+
+    text = " ".join((ROOT / "WORKSHOP.md").read_text(encoding="utf-8").split())
+    stated = {number: (int(a), int(b)) for number, a, b in re.findall(r"\b(0\d): (\d+) of (\d+)", text)}
+    assert len(stated) == 8, stated  # 01-08
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        if path.name[:2] in stated:
+            assert stated[path.name[:2]] == (len(tooling_cells(notebook)), len(notebook.cells)), path.name
