@@ -54,6 +54,15 @@ SHIPPED_RECIPE = {
     "batch_size": TUTORIAL_BATCH_SIZE,
 }
 
+#: The original tutorial's settings in one dict (``train(**TUTORIAL_RECIPE)``; notebook 03's ``FIXED_BUDGET``).
+TUTORIAL_RECIPE = {
+    "learning_rate": TUTORIAL_LEARNING_RATE,
+    "target_model_update": TUTORIAL_TARGET_MODEL_UPDATE,
+    "nb_steps_warmup": TUTORIAL_WARMUP,
+    "train_interval": TUTORIAL_TRAIN_INTERVAL,
+    "batch_size": TUTORIAL_BATCH_SIZE,
+}
+
 #: Notebook 03's recipe in one dict (``train(**RECIPE)``).
 RECIPE = {
     "learning_rate": DEFAULT_LEARNING_RATE,
@@ -78,6 +87,7 @@ __all__ = [
     "TUTORIAL_WARMUP",
     "TUTORIAL_TRAIN_INTERVAL",
     "TUTORIAL_BATCH_SIZE",
+    "TUTORIAL_RECIPE",
     "DEFAULT_MEMORY_LIMIT",
     "RECIPE",
     "SHIPPED_RECIPE",

@@ -37,12 +37,7 @@ LOOP, SERIES, SB3 = "loop written out", "keras-rl2 DQNAgent", "SB3 (RL Zoo)"
 SB3_SCRIPT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "bench_sb3.py"
 )  # episodes no evaluation during training ever saw
-TUTORIAL_AGENT = {
-    "nb_steps_warmup": cd.agent.TUTORIAL_WARMUP,
-    "target_model_update": cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
-    "train_interval": cd.agent.TUTORIAL_TRAIN_INTERVAL,  # keras-rl2's defaults, which the tutorial used
-    "batch_size": cd.agent.TUTORIAL_BATCH_SIZE,
-}
+TUTORIAL_AGENT = {key: value for key, value in cd.agent.TUTORIAL_RECIPE.items() if key != "learning_rate"}
 
 
 SETUPS = {
@@ -240,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     peer = sb3_python(args.sb3_python) if args.peer == "sb3" else None
     if args.tutorial_settings:
-        settings = dict(TUTORIAL_AGENT, learning_rate=cd.agent.TUTORIAL_LEARNING_RATE)
+        settings = dict(cd.agent.TUTORIAL_RECIPE)
     else:
         settings = dict(cd.agent.RECIPE)
     described = ", ".join(f"{key} {value:g}" for key, value in settings.items())

@@ -1,6 +1,6 @@
 """The original tutorial's fixed budget, measured: notebook 03's exercise 4 (``FIXED_BUDGET = True``).
 
-Trains seed 0 with the tutorial's settings (``cd.agent.TUTORIAL_*``) for 50,000 steps with no early stop,
+Trains seed 0 with the tutorial's settings (``cd.agent.TUTORIAL_RECIPE``) for 50,000 steps with no early stop,
 keeps the final weights (``restore_best=False``), checks the greedy mean every 500 steps as notebook 03
 does, and tests the final agent on notebook 03's 100 test episodes (seeds 2024, 2025, ...). Prints the
 figures exercise 4's solution quotes and writes them to ``notebooks/data/fixed_budget.json``.
@@ -32,11 +32,7 @@ def measure(steps: int, eval_every: int, seed: int = 0) -> dict:
         restore_best=False,
         eval_every=eval_every,
         progress=False,
-        learning_rate=cd.agent.TUTORIAL_LEARNING_RATE,
-        nb_steps_warmup=cd.agent.TUTORIAL_WARMUP,
-        target_model_update=cd.agent.TUTORIAL_TARGET_MODEL_UPDATE,
-        train_interval=cd.agent.TUTORIAL_TRAIN_INTERVAL,
-        batch_size=cd.agent.TUTORIAL_BATCH_SIZE,
+        **cd.agent.TUTORIAL_RECIPE,
     )
     final = cd.evaluate(run.dqn, "CartPole-v0", episodes=100, seed=TEST_SEED)
     after = [(step, mean) for step, mean in run.evaluations if run.solved and step > run.solved_at_step]
