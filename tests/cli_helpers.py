@@ -1,4 +1,5 @@
-"""``python -m cartpole_dqn`` for the tests: run in a real process, and its one-line errors.
+"""``python -m cartpole_dqn`` for the tests: run in a real process, and its one-line errors; the project's
+scripts loaded as modules (:func:`load_script`).
 
 A real process gets ``CARTPOLE_DQN_WEIGHTS_DIR`` in its own folder, so it never touches the
 repository's ``weights/``.
@@ -6,10 +7,13 @@ repository's ``weights/``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli_environment(folder: Path, **extra: str) -> dict[str, str]:
@@ -36,3 +40,16 @@ def one_error_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("error: ") and "Traceback" not in stderr, stderr
     return lines[0]
+
+
+def load_script(relative: str):
+    """A file of the project (``"tasks.py"``, ``"scripts/canary.py"``) as a fresh module, its ``main`` not run.
+
+    The module is named ``<stem>_under_test`` and not put in ``sys.modules``, so it never replaces a module of
+    the same name that the script itself imports (``scripts/canary.py`` imports ``tasks``).
+    """
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,7 +8,6 @@ made to look missing; ``make colab-profile`` runs it for real on Colab's version
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,16 +16,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cli_helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"scripts/{name}.py")
 
 
 colab_cell = load("colab_cell")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from cli_helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -16,10 +16,7 @@ MACHINE_PATHS = ("/tmp/", "/home/", "/Users/", "/root/", "/work/", str(ROOT) + o
 
 
 def load_runner():
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/run_notebooks.py")
 
 
 def output_texts(notebook) -> list[str]:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from cli_helpers import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 STEPS = 120  # enough for keras-rl2 to make some of its extra updates at episode ends (asserted below)
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("dqn_loop", ROOT / "scripts" / "dqn_loop.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.load(proof=True)
+    return load_script("scripts/dqn_loop.py").load(proof=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import nbformat
+from cli_helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("fixed_budget", ROOT / "scripts" / "fixed_budget.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_short_fixed_budget_run_writes_its_figures(tmp_path, capsys):
     out = tmp_path / "fixed_budget.json"
-    assert load_script().main(["--steps", "300", "--eval-every", "100", "--out", str(out)]) == 0
+    assert (
+        load_script("scripts/fixed_budget.py").main(["--steps", "300", "--eval-every", "100", "--out", str(out)]) == 0
+    )
     record = json.loads(out.read_text())
     assert record["steps"] == 300 and [step for step, _ in record["evaluations"]] == [100, 200, 300]
     assert 0 < record["final_test_mean"] <= 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -13,16 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_TOOLS = {"pytest", "pytest-xdist", "execnet", "iniconfig", "pluggy", "nbval", "coverage", "ruff"}
 
 
 def load_tasks():
-    spec = importlib.util.spec_from_file_location("tasks_under_test", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tasks.py")
 
 
 @pytest.fixture
@@ -130,10 +127,7 @@ def test_wheelhouse_goes_where_the_learner_asked():
 
 
 def load_canary():
-    spec = importlib.util.spec_from_file_location("canary_under_test", ROOT / "scripts" / "canary.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/canary.py")
 
 
 def test_canary_is_its_own_verb_and_not_part_of_make_test(project, capsys):

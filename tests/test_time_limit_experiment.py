@@ -1,25 +1,16 @@
 """scripts/time_limit_experiment.py: its replay memory, and its two arms at a tiny budget (notebook 05)."""
 
-import importlib.util
 import random
-
-from cartpole_dqn import settings
 
 import numpy as np
 import pytest
+from cli_helpers import load_script
 from rl.memory import SequentialMemory
-
-ROOT = settings.PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def experiment():
-    spec = importlib.util.spec_from_file_location(
-        "time_limit_experiment", ROOT / "scripts" / "time_limit_experiment.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/time_limit_experiment.py")
 
 
 def fill(memory, note, episodes):
