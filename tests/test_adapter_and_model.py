@@ -108,6 +108,13 @@ def test_tutorial_settings_are_kept_as_constants():
     assert cd.agent.TUTORIAL_LEARNING_RATE == 1e-3
     assert cd.agent.TUTORIAL_TARGET_MODEL_UPDATE == 1e-2
     assert cd.agent.TUTORIAL_WARMUP == 10
+    assert cd.agent.TUTORIAL_RECIPE == {  # in one dict, as train(**TUTORIAL_RECIPE) takes them
+        "learning_rate": 1e-3,  # Adam(lr=1e-3)
+        "target_model_update": 1e-2,
+        "nb_steps_warmup": 10,
+        "train_interval": 1,  # keras-rl2's defaults, which the tutorial kept
+        "batch_size": 32,
+    }
     cd.reset_session(0)
     dqn = cd.build_agent(cd.build_model(4, 2), 2, target_model_update=cd.agent.TUTORIAL_TARGET_MODEL_UPDATE)
     assert dqn.target_model_update == 1e-2 and dqn.nb_steps_warmup == 10

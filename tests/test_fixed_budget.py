@@ -36,15 +36,3 @@ def test_exercise_4_quotes_the_committed_measurement():
         f"{mean_b:.1f} at step {step_b:,}",
     ):
         assert figure in solution, figure
-
-
-def test_the_tutorial_recipe_is_the_tutorials_numbers():
-    import cartpole_dqn as cd
-
-    assert cd.agent.TUTORIAL_RECIPE == {
-        "learning_rate": 1e-3,  # Adam(lr=1e-3)
-        "target_model_update": 1e-2,
-        "nb_steps_warmup": 10,
-        "train_interval": 1,  # keras-rl2's defaults, which the tutorial kept
-        "batch_size": 32,
-    }
